@@ -1,0 +1,5 @@
+"""``python -m analyzer`` is ``nma``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,267 @@
+"""Sources x catalogue -> findings: the streaming classification stage.
+
+``iter_scan`` reads every source once with the :class:`~analyzer.matcher.Matcher`, parses only
+the matched records, applies each pattern's ``where`` filter, extracts the named fields and
+yields :class:`~analyzer.records.Finding` objects as they are found (for ``nma scan``), plus a
+:class:`~analyzer.model.InputSummary` after each source and a
+:class:`~analyzer.records.Problem` for anything that could not be read.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import tarfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from typing import BinaryIO
+
+from . import parsers
+from .catalogue import Catalogue
+from .errors import CollectorError
+from .matcher import Matcher, RawHit
+from .model import InputSummary
+from .records import Finding, LogSource, Problem, Record, SourceInfo, SourceKind
+
+__all__ = ["ScanResult", "scan", "iter_scan", "classify_lines", "ScanItem"]
+
+ScanItem = Finding | Problem | InputSummary
+
+# Errors a stream may raise mid-read: truncated gzip (EOFError), corrupt deflate (zlib.error),
+# corrupt xz (LZMAError), broken tar member (TarError), unreadable file (OSError).
+_READ_ERRORS: tuple[type[BaseException], ...] = (
+    OSError, EOFError, zlib.error, lzma.LZMAError, tarfile.TarError, CollectorError, ValueError)
+try:  # bz2 raises OSError; isal raises its own error type on corrupt input
+    from isal import igzip as _igzip
+
+    _READ_ERRORS += (getattr(_igzip, "BadGzipFile", OSError),)
+except ImportError:  # pragma: no cover - isal is a declared dependency
+    pass
+
+
+@dataclass
+class ScanResult:
+    findings: list[Finding] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    inputs: list[InputSummary] = field(default_factory=list)
+    engine: str = ""
+
+
+class _PrefixedStream(io.RawIOBase):
+    """A stream whose first bytes were already read for sniffing."""
+
+    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+        self._head = memoryview(head)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        if self._head.nbytes:
+            n = min(len(b), self._head.nbytes)
+            b[:n] = self._head[:n]
+            self._head = self._head[n:]
+            return n
+        ri = getattr(self._rest, "readinto", None)
+        if ri is not None:
+            return int(ri(b) or 0)
+        data = self._rest.read(len(b))
+        b[:len(data)] = data
+        return len(data)
+
+
+class _IterStream(io.RawIOBase):
+    """A read-only stream over an iterator of byte chunks (transcoded journal/docker JSON)."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._it = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        while not self._buf:
+            try:
+                self._buf = next(self._it)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+def _is_start(line: bytes) -> bool:
+    return parsers.is_record_start(line.decode("latin-1"))
+
+
+class _Classifier:
+    def __init__(self, matcher: Matcher, tz: tzinfo, since: datetime | None,
+                 until: datetime | None) -> None:
+        self.m = matcher
+        self.tz = tz
+        self.since = since
+        self.until = until
+
+    def records(self, hit: RawHit, info: SourceInfo,
+                warn: Callable[[str, int | None, int | None], None],
+                state: dict[str, bool]) -> tuple[Record, list[str]]:
+        texts: list[str] = []
+        for i, raw in enumerate(hit.lines):
+            try:
+                texts.append(raw.decode("utf-8"))
+            except UnicodeDecodeError as e:
+                if not state.get("utf8"):
+                    state["utf8"] = True
+                    warn(f"invalid UTF-8 (byte 0x{raw[e.start]:02x}); replaced with U+FFFD",
+                         hit.line_no + i, hit.offset)
+                texts.append(raw.decode("utf-8", "replace"))
+        texts = [t[:-1] if t.endswith("\r") else t for t in texts]
+        rec = parsers.parse_record(texts, info, hit.line_no, self.tz)
+        return rec, texts
+
+    def findings(self, hit: RawHit, rec: Record, texts: list[str]) -> list[Finding]:
+        out: list[Finding] = []
+        if rec.timestamp is not None:
+            if self.since is not None and rec.timestamp < self.since:
+                return out
+            if self.until is not None and rec.timestamp > self.until:
+                return out
+        for idx in sorted(hit.pattern_idx):
+            p = self.m.patterns[idx]
+            if not _where_ok(p.where, rec):
+                continue
+            fields: dict[str, str] = {}
+            rx = self.m.extractors[idx]
+            for li in hit.hit_lines or (0,):
+                mo = rx.search(texts[li]) if li < len(texts) else None
+                if mo is not None:
+                    fields = {k: v for k, v in mo.groupdict().items() if v is not None}
+                    break
+            out.append(Finding(pattern_id=p.id, kind=p.kind, cause=p.cause, stage=p.stage,
+                               severity=p.severity, record=rec, fields=fields))
+        return out
+
+
+def _where_ok(where: object, rec: Record) -> bool:
+    w: dict[str, tuple[str, ...]] = where  # type: ignore[assignment]
+    if not w:
+        return True
+    levels = w.get("level")
+    if levels and rec.level is not None and rec.level not in levels:
+        return False
+    loggers = w.get("logger")
+    if loggers and rec.logger is not None and rec.fmt in ("oslo", "syslog", "journal", "docker"):
+        if not any(rec.logger == lg or rec.logger.startswith(lg + ".") for lg in loggers):
+            return False
+    kinds = w.get("kind")
+    if kinds and rec.kind not in (SourceKind.UNKNOWN, SourceKind.CLI) and rec.kind.value not in kinds:
+        return False
+    return True
+
+
+def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], None]) -> tuple[
+        object, BinaryIO]:
+    cm = src.open()
+    fh = cm.__enter__()
+    head = fh.read(65536) or b""
+    fmt = parsers.sniff_structured(head)
+    stream: BinaryIO = _PrefixedStream(head, fh)  # type: ignore[assignment]
+    if fmt is not None:
+        def on_problem(line: int, msg: str) -> None:
+            warn(f"{fmt}: {msg}", line, None)
+
+        stream = _IterStream(parsers.transcode(fmt, stream, on_problem))  # type: ignore[assignment]
+    return cm, stream
+
+
+def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Matcher, *,
+              tz: tzinfo = timezone.utc, since: datetime | None = None,
+              until: datetime | None = None, engine: str | None = None) -> Iterator[ScanItem]:
+    """Scan every source once; yield findings as found, an InputSummary per source, problems."""
+    matcher = catalogue if isinstance(catalogue, Matcher) else Matcher(catalogue, engine=engine)
+    cls = _Classifier(matcher, tz, since, until)
+    for src in sources:
+        if isinstance(src, Problem):
+            yield src
+            continue
+        info = src.info
+        pending: list[Problem] = []
+
+        def warn(msg: str, line: int | None, offset: int | None, _n: str = info.name) -> None:
+            pending.append(Problem(source=_n, message=msg, line=line, offset=offset))
+
+        stats: dict[str, int] = {"bytes": 0, "lines": 0}
+        count = 0
+        state: dict[str, bool] = {}
+        cm: object | None = None
+        try:
+            cm, stream = _open_stream(src, warn)
+            for hit in matcher.iter_hits(stream, is_record_start=_is_start, on_warning=warn,
+                                         stats=stats):
+                rec, texts = cls.records(hit, info, warn, state)
+                for f in cls.findings(hit, rec, texts):
+                    count += 1
+                    yield f
+                while pending:
+                    yield pending.pop(0)
+        except _READ_ERRORS as e:
+            reason = getattr(e, "reason", None) or getattr(e, "strerror", None) or str(e) or type(e).__name__
+            pending.append(Problem(
+                source=info.name, severity="error" if not stats["bytes"] else "warning",
+                message=(f"could not read: {reason}" if not stats["bytes"]
+                         else f"read stopped: {reason}; the rest of this source was not analysed"),
+                line=stats["lines"] + 1 if stats["bytes"] else None,
+                offset=stats["bytes"] if stats["bytes"] else None))
+        finally:
+            if cm is not None:
+                try:
+                    cm.__exit__(None, None, None)  # type: ignore[attr-defined]
+                except _READ_ERRORS:
+                    pass
+        yield from pending
+        if stats["bytes"] == 0 and not any(p.severity == "error" for p in pending):
+            yield Problem(source=info.name, message="empty input", severity="info")
+        yield InputSummary(name=info.name, host=info.host,
+                           kind=info.kind.value if info.kind else None,
+                           bytes_read=stats["bytes"], lines=stats["lines"], findings=count)
+
+
+def scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Matcher, *,
+         tz: tzinfo = timezone.utc, since: datetime | None = None, until: datetime | None = None,
+         engine: str | None = None) -> ScanResult:
+    """Collect :func:`iter_scan` into a :class:`ScanResult`."""
+    matcher = catalogue if isinstance(catalogue, Matcher) else Matcher(catalogue, engine=engine)
+    res = ScanResult(engine=matcher.engine_name)
+    for item in iter_scan(sources, matcher, tz=tz, since=since, until=until):
+        if isinstance(item, Finding):
+            res.findings.append(item)
+        elif isinstance(item, Problem):
+            res.problems.append(item)
+        else:
+            res.inputs.append(item)
+    return res
+
+
+class _BytesSource(LogSource):
+    def __init__(self, data: bytes, info: SourceInfo) -> None:
+        self.info = info
+        self._data = data
+
+    def open(self):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        return contextlib.nullcontext(io.BytesIO(self._data))
+
+
+def classify_lines(text: str | bytes, matcher: Matcher, *, name: str = "<text>",
+                   kind: SourceKind | None = None, host: str | None = None,
+                   tz: tzinfo = timezone.utc) -> list[Finding]:
+    """Classify an in-memory text (pattern samples, tests, a pasted line)."""
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    src = _BytesSource(data, SourceInfo(name=name, host=host, kind=kind))
+    return [f for f in iter_scan([src], matcher, tz=tz) if isinstance(f, Finding)]

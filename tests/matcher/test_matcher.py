@@ -1,0 +1,155 @@
+"""The streaming matcher against a naive per-line reference, across chunk boundaries.
+
+The catalogue here is a small throwaway one built in tmp_path (the real catalogue is tested
+by tests/catalogue/test_samples.py); what is under test is the chunking, line numbering,
+record joining and both engines agreeing.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from analyzer.catalogue.loader import load_catalogue
+from analyzer.matcher import Matcher, available_engines, scan_expression
+
+PAT = textwrap.dedent("""\
+    id: {id}
+    title: t
+    status: test
+    kind: cause
+    cause: other
+    severity: error
+    confidence: 0.5
+    sources: [nova-compute]
+    match:
+      regex: '{rx}'
+      caseless: {ci}
+    summary: s
+    why: w
+    fix: f
+    references: [here]
+    samples:
+      match: ['{m}']
+      no_match: ['nothing to see here at all']
+    """)
+
+RXES = [
+    ("LM901", r"Live Migration failure: (?P<reason>[^\n]+)", "false", "Live Migration failure: x"),
+    ("LM902", r"cannot acquire state change lock", "false", "cannot acquire state change lock"),
+    ("LM903", r"unexpectedly closed the monitor", "true", "QEMU UNEXPECTEDLY closed the monitor"),
+    ("LM904", r"Migration running for (?P<secs>[0-9]+) secs", "false", "Migration running for 5 secs"),
+]
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    d = tmp_path_factory.mktemp("pats")
+    for pid, rx, ci, m in RXES:
+        (d / f"{pid}-x.yaml").write_text(PAT.format(id=pid, rx=rx, ci=ci, m=m))
+    return load_catalogue([d], builtin=False)
+
+
+def _start(line: bytes) -> bool:
+    return bool(re.match(rb"\d{4}-\d\d-\d\d ", line))
+
+
+def _corpus(seed: int, n: int = 3000) -> bytes:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(n):
+        r = rnd.random()
+        ts = f"2024-07-11 22:{i // 60 % 60:02d}:{i % 60:02d}.000 2 "
+        if r < 0.02:
+            out.append(ts + f"ERROR nova.virt.libvirt.driver [-] Live Migration failure: reason {i}")
+        elif r < 0.03:
+            out.append(ts + "ERROR x [-] CPU doesn't have compatibility.\n\n0\n\nRefer to cannot acquire state change lock")
+        elif r < 0.05:
+            out.append(ts + f"INFO x [-] Migration running for {i} secs, memory 5% remaining")
+        elif r < 0.06:
+            out.append(ts + "ERROR x [-] internal error: qemu Unexpectedly Closed The Monitor: tail")
+        else:
+            out.append(ts + "DEBUG oslo_service.periodic_task [-] Running periodic task " + "x" * rnd.randint(0, 300))
+    return ("\n".join(out) + "\n").encode()
+
+
+def _reference(data: bytes) -> dict[int, set[str]]:
+    """line number -> pattern ids, one line at a time with Python re (slow but obvious)."""
+    out: dict[int, set[str]] = {}
+    for no, line in enumerate(data.split(b"\n"), 1):
+        text = line.decode()
+        for pid, rx, ci, _ in RXES:
+            if re.search(rx, text, re.I if ci == "true" else 0):
+                out.setdefault(no, set()).add(pid)
+    return out
+
+
+@pytest.mark.parametrize("engine", available_engines())
+@pytest.mark.parametrize("chunk", [256, 1000, 4096, 1 << 20])
+def test_hits_equal_reference_across_chunk_boundaries(catalogue, engine: str, chunk: int) -> None:  # type: ignore[no-untyped-def]
+    data = _corpus(seed=chunk)
+    m = Matcher(catalogue, engine=engine, cache_dir=None)
+    got: dict[int, set[str]] = {}
+    warnings: list[str] = []
+    stats: dict[str, int] = {}
+    for hit in m.iter_hits(io.BytesIO(data), is_record_start=_start, chunk_size=chunk,
+                           on_warning=lambda msg, line, off: warnings.append(msg), stats=stats):
+        for i in hit.hit_lines:
+            got.setdefault(hit.line_no + i, set()).update(m.patterns[j].id for j in hit.pattern_idx)
+    ref = _reference(data)
+    assert set(got) == set(ref)
+    for line in ref:
+        assert ref[line] <= got[line]
+    assert stats["bytes"] == len(data)
+    assert stats["lines"] == data.count(b"\n")
+    assert not warnings
+
+
+@pytest.mark.parametrize("chunk", [128, 4096])
+def test_multiline_records_are_joined_even_at_chunk_edges(catalogue, chunk: int) -> None:  # type: ignore[no-untyped-def]
+    data = _corpus(seed=7, n=600)
+    m = Matcher(catalogue, cache_dir=None)
+    joined = [h for h in m.iter_hits(io.BytesIO(data), is_record_start=_start, chunk_size=chunk,
+                                     on_warning=lambda *a: None)
+              if h.lines[0].endswith(b"CPU doesn't have compatibility.")]
+    assert joined, "the corpus has multi-line records"
+    for h in joined:
+        assert h.lines[1:] == (b"", b"0", b"", b"Refer to cannot acquire state change lock")
+        assert h.hit_lines == (4,)  # the continuation line is the one that matched
+
+
+def test_nul_bytes_and_overlong_line_are_reported_not_fatal(catalogue) -> None:  # type: ignore[no-untyped-def]
+    data = (b"2024-07-11 22:00:00.000 2 INFO a [-] ok\n" + b"\x00\x01binary\n"
+            + b"y" * 5000 + b" Live Migration failure: inside a huge line " + b"z" * 5000 + b"\n"
+            + b"2024-07-11 22:00:01.000 2 ERROR a [-] Live Migration failure: after\n")
+    m = Matcher(catalogue, cache_dir=None)
+    warnings: list[tuple[str, int | None]] = []
+    hits = list(m.iter_hits(io.BytesIO(data), is_record_start=_start, chunk_size=1024,
+                            max_line=2048, on_warning=lambda msg, line, off: warnings.append((msg, line))))
+    assert any("NUL" in w for w, _ in warnings) and ("binary data (NUL bytes) in the stream; scanning it as text", 2) in warnings
+    assert any("longer than" in w for w, _ in warnings)
+    assert hits[-1].lines[0].endswith(b"Live Migration failure: after")
+    assert hits[-1].line_no == 4
+
+
+def test_scan_expression_trims_trailing_repeats() -> None:
+    assert scan_expression(r"failure: (?P<reason>[^\n]+)") == r"failure: (?P<reason>[^\n])"
+    assert scan_expression(r"abc [^\n]*") == "abc "
+    assert scan_expression(r"lock(?: \(held by (?P<o>[^)\n]+)\))?") == r"lock(?: \(held by (?P<o>[^)\n]+)\))?"
+
+
+def test_compiled_database_is_cached(catalogue, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if "hyperscan" not in available_engines():
+        pytest.fail("hyperscan is a declared dependency on this platform: pip install hyperscan")
+    Matcher(catalogue, engine="hyperscan", cache_dir=tmp_path)
+    blobs = list(tmp_path.glob("hs-*.db"))
+    assert len(blobs) == 1
+    m2 = Matcher(catalogue, engine="hyperscan", cache_dir=tmp_path)
+    hits = list(m2.iter_hits(io.BytesIO(b"x Live Migration failure: y\n"), is_record_start=_start,
+                             on_warning=lambda *a: None))
+    assert len(hits) == 1
