@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(sc)
     sc.add_argument("--format", choices=["text", "jsonl"], default=None,
                     help="text (default on a terminal) or jsonl")
-    sc.add_argument("--count", action="store_true", help="print only the number of matched lines")
+    sc.add_argument("--count", action="store_true",
+                    help="print only the number of lines the catalogue matched (as grep -c counts)")
     sc.add_argument("--color", choices=["auto", "always", "never"], default="auto")
 
     pt = sub.add_parser("patterns", help="list, show or test the pattern catalogue",
@@ -219,7 +220,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     fmt = args.format or ("text" if sys.stdout.isatty() else "jsonl")
     color = _use_color(args.color, sys.stdout)
     out = sys.stdout
-    n = causes = readable = 0
+    n = causes = readable = matched_lines = 0
     problems: list[Problem] = []
     engine = None if args.engine == "auto" else args.engine
     for item in iter_scan(_sources(args), cat, tz=args.tz, since=args.since, until=args.until,
@@ -239,11 +240,12 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             if item.severity != "info":
                 print(f"nma: {item}", file=sys.stderr)
         else:
+            matched_lines += item.matched_lines
             if item.bytes_read or not any(p.source == item.name and p.severity == "error"
                                           for p in problems):
                 readable += 1
     if args.count:
-        out.write(f"{n}\n")
+        out.write(f"{matched_lines}\n")
     out.flush()
     if readable == 0:
         print("nma: no input could be read", file=sys.stderr)

@@ -158,6 +158,7 @@ class InputSummary:
     bytes_read: int
     lines: int
     findings: int
+    matched_lines: int = 0  # lines the catalogue's regexes matched (what `grep -c` would count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,13 +196,14 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
             pending.append(Problem(source=_n, message=msg, line=line, offset=offset))
 
         stats: dict[str, int] = {"bytes": 0, "lines": 0}
-        count = 0
+        count = matched = 0
         state: dict[str, bool] = {}
         cm: object | None = None
         try:
             cm, stream = _open_stream(src, warn)
             for hit in matcher.iter_hits(stream, is_record_start=_is_start, on_warning=warn,
                                          stats=stats):
+                matched += len(hit.hit_lines)
                 rec, texts = cls.records(hit, info, warn, state)
                 for f in cls.findings(hit, rec, texts):
                     count += 1
@@ -228,7 +229,8 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
             yield Problem(source=info.name, message="empty input", severity="info")
         yield InputSummary(name=info.name, host=info.host,
                            kind=info.kind.value if info.kind else None,
-                           bytes_read=stats["bytes"], lines=stats["lines"], findings=count)
+                           bytes_read=stats["bytes"], lines=stats["lines"], findings=count,
+                           matched_lines=matched)
 
 
 def scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Matcher, *,

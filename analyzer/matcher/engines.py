@@ -83,6 +83,7 @@ class HyperscanEngine:
         version = str(getattr(hyperscan, "__version__", ""))
         key = hashlib.sha256(repr((digest, exprs, flags, version)).encode()).hexdigest()[:32]
         self.db = None
+        self.empty = not exprs  # an empty catalogue matches nothing (Hyperscan refuses 0 patterns)
         blob_path = cache_dir / f"hs-{key}.db" if cache_dir else None
         if blob_path is not None and blob_path.is_file():
             try:
@@ -91,7 +92,7 @@ class HyperscanEngine:
                 self.db = db0
             except Exception:  # a stale or foreign blob: recompile
                 self.db = None
-        if self.db is None:
+        if self.db is None and not self.empty:
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
             db.compile(expressions=exprs, ids=list(range(len(exprs))), elements=len(exprs),
                        flags=flags)
@@ -109,6 +110,8 @@ class HyperscanEngine:
     def scan(self, buf: Any, end: int) -> LineHits:
         starts: dict[int, int] = {}
         ids: dict[int, set[int]] = {}
+        if self.empty:
+            return LineHits(starts, ids)
         # Callback state: most hits of one line arrive together, so remember the last line.
         last = [-1, -1]  # [line_start, line_end) of the previous hit
 
@@ -142,11 +145,11 @@ class Re2Engine:
             parts.append(f"(?i:{body})" if ci else f"(?:{body})")
         opts = re2.Options()
         opts.max_mem = 256 << 20
-        self._combined = re2.compile("|".join(parts).encode("latin-1", "backslashreplace"),
+        self._combined = re2.compile("|".join(parts).encode("utf-8"),
                                      options=opts) if parts else None
         self._set = re2.Set.SearchSet(opts)
         for p in parts:
-            self._set.Add(p.encode("latin-1", "backslashreplace"))
+            self._set.Add(p.encode("utf-8"))
         self._set.Compile()
 
     def scan(self, buf: Any, end: int) -> LineHits:
