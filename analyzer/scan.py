@@ -23,6 +23,7 @@ from .catalogue import Catalogue
 from .errors import CollectorError
 from .matcher import Matcher, RawHit
 from .model import InputSummary
+from .parsers.oslo import strip_debug_suffix
 from .records import Finding, LogSource, Problem, Record, SourceInfo, SourceKind
 
 __all__ = ["ScanResult", "scan", "iter_scan", "classify_lines", "ScanItem"]
@@ -99,6 +100,13 @@ def _is_start(line: bytes) -> bool:
     return parsers.is_record_start(line.decode("latin-1"))
 
 
+def _start_checker(kind: SourceKind | None) -> Callable[[bytes], bool]:
+    """is_record_start bound to the source's kind (keeps embedded QEMU lines in nova records)."""
+    def check(line: bytes) -> bool:
+        return parsers.is_record_start(line.decode("latin-1"), kind)
+    return check
+
+
 class _Classifier:
     def __init__(self, matcher: Matcher, tz: tzinfo, since: datetime | None,
                  until: datetime | None) -> None:
@@ -141,10 +149,19 @@ class _Classifier:
                 mo = rx.search(texts[li]) if li < len(texts) else None
                 if mo is not None:
                     fields = {k: v for k, v in mo.groupdict().items() if v is not None}
+                    if rec.level == "DEBUG" and rec.fmt in _OSLO_LIKE:
+                        # a capture that runs to the end of the line would swallow oslo's
+                        # ` funcName path.py:NN` DEBUG suffix: cut it off
+                        line_end = len(texts[li])
+                        fields = {k: (strip_debug_suffix(v) if mo.end(k) == line_end else v)
+                                  for k, v in fields.items()}
                     break
             out.append(Finding(pattern_id=p.id, kind=p.kind, cause=p.cause, stage=p.stage,
                                severity=p.severity, record=rec, fields=fields))
         return out
+
+
+_OSLO_LIKE = ("oslo", "syslog", "journal", "docker")
 
 
 def _where_ok(where: object, rec: Record) -> bool:
@@ -201,7 +218,8 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
         cm: object | None = None
         try:
             cm, stream = _open_stream(src, warn)
-            for hit in matcher.iter_hits(stream, is_record_start=_is_start, on_warning=warn,
+            for hit in matcher.iter_hits(stream, is_record_start=_start_checker(info.kind),
+                                         on_warning=warn,
                                          stats=stats):
                 matched += len(hit.hit_lines)
                 rec, texts = cls.records(hit, info, warn, state)

@@ -36,7 +36,11 @@ def to_ere(rx: str, caseless: bool) -> str:
     out = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rx).replace("(?:", "(")
     out = out.replace(r"\d", "[0-9]")
     # drop \n inside bracket expressions; turn \t into a tab
-    out = re.sub(r"\[([^\]]*)\]", lambda m: "[" + m.group(1).replace(r"\n", "").replace(r"\t", "\t") + "]", out)
+    def _cls(m: re.Match[str]) -> str:
+        body = m.group(1).replace(r"\n", "").replace(r"\t", "\t")
+        return "." if body == "^" else f"[{body}]"
+
+    out = re.sub(r"\[((?:\\.|[^\]\\])*)\]", _cls, out)
     if caseless:
         out = re.sub(r"(?<!\\)([A-Za-z])", lambda m: f"[{m.group(1).lower()}{m.group(1).upper()}]", out)
     return out

@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from .._cache import load_pickle, store_pickle
 from ..errors import CatalogueError, PatternError
 from ..records import SourceKind
 from .schema import KINDS, MARKS, SEVERITIES, STAGES, STATUSES, TAXONOMY, Pattern, Sample
@@ -287,10 +288,25 @@ def load_catalogue(extra_dirs: Sequence[str | os.PathLike[str]] = (),
         if not p.exists():
             raise CatalogueError([PatternError(str(p), "patterns directory does not exist")])
         dirs.append(p)
-    patterns, problems, digest = load_pattern_files(list(_iter_files(dirs)))
+    files = list(_iter_files(dirs))
+    # The parsed catalogue is cached by a hash of every file's name and bytes: PyYAML needs
+    # about 1 s for the ~150 files, which would dominate `nma scan` on small inputs.
+    h = hashlib.sha256(__file__.encode())
+    for p in files:
+        try:
+            h.update(str(p).encode() + b"\0" + p.read_bytes() + b"\0")
+        except OSError:
+            h.update(str(p).encode() + b"\0unreadable\0")
+    key = f"catalogue-{h.hexdigest()[:32]}.pickle"
+    cached = load_pickle(key)
+    if isinstance(cached, Catalogue):
+        return cached
+    patterns, problems, digest = load_pattern_files(files)
     if problems:
         raise CatalogueError(problems)
     patterns.sort(key=lambda p: p.id)
-    return Catalogue(patterns=tuple(patterns), digest=digest)
+    cat = Catalogue(patterns=tuple(patterns), digest=digest)
+    store_pickle(key, cat)
+    return cat
 
 

@@ -22,6 +22,12 @@ from typing import BinaryIO
 
 import regex
 
+try:  # numpy counts newlines ~4x faster than bytearray.count (bench/README figures)
+    import numpy as _np
+except ImportError:  # pragma: no cover - numpy is a declared dependency
+    _np = None
+
+from .._cache import default_cache_dir
 from ..catalogue import Catalogue
 from ..catalogue.schema import Pattern
 from .engines import Engine, available_engines, make_engine, scan_expression
@@ -37,14 +43,15 @@ MAX_CONTINUATION_BYTES = 256 << 10
 MAX_BACKWARD_LINES = 400
 
 
-def default_cache_dir() -> Path | None:
-    env = os.environ.get("NMA_CACHE_DIR")
-    if env == "":
-        return None
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nma"
+def _newline_counter(buf: bytearray) -> Callable[[int, int], int]:
+    """count(start, end) of b"\\n" in buf: numpy's vectorised compare when available."""
+    if _np is None:
+        return lambda a, b: buf.count(b"\n", a, b)
+    arr = _np.frombuffer(buf, dtype=_np.uint8)
+
+    def count(a: int, b: int) -> int:
+        return int(_np.count_nonzero(arr[a:b] == 10)) if b > a else 0
+    return count
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +95,7 @@ class Matcher:
         """
         buf = bytearray(chunk_size + max_line)
         view = memoryview(buf)
+        nlcount = _newline_counter(buf)
         filled = 0
         base_line = 1  # line number of buf[0]
         base_off = 0  # stream offset of buf[0]
@@ -157,7 +165,7 @@ class Matcher:
                 if rstart >= defer_at:
                     break
                 rend, *hit_ends = records[rstart]
-                counted_lines += buf.count(b"\n", counted_to, rstart)
+                counted_lines += nlcount(counted_to, rstart)
                 counted_to = rstart
                 lines = bytes(buf[rstart:rend]).split(b"\n")
                 hit_idx: list[int] = []
@@ -168,7 +176,7 @@ class Matcher:
                 yield RawHit(base_line + counted_lines, tuple(lines), tuple(sorted(set(hit_idx))),
                              frozenset(idx), base_off + rstart)
             consumed = defer_at
-            newlines = counted_lines + buf.count(b"\n", counted_to, consumed)
+            newlines = counted_lines + nlcount(counted_to, consumed)
             base_line += newlines
             base_off += consumed
             rest = filled - consumed
