@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from typing import BinaryIO
 
+import regex
+
 from . import parsers
 from .catalogue import Catalogue
 from .errors import CollectorError
@@ -155,6 +157,8 @@ class _Classifier:
                         line_end = len(texts[li])
                         fields = {k: (strip_debug_suffix(v) if mo.end(k) == line_end else v)
                                   for k, v in fields.items()}
+                    if rec.fmt in _OSLO_LIKE:
+                        fields = {k: _ERROR_SUMMARY.sub("", v) for k, v in fields.items()}
                     break
             out.append(Finding(pattern_id=p.id, kind=p.kind, cause=p.cause, stage=p.stage,
                                severity=p.severity, record=rec, fields=fields))
@@ -162,6 +166,11 @@ class _Classifier:
 
 
 _OSLO_LIKE = ("oslo", "syslog", "journal", "docker")
+#: oslo.log appends ": <exception summary>" to WARNING+ records logged inside an except block
+#: (messages.md §1.1); a capture running to the end of the line must not carry it twice.
+_ERROR_SUMMARY = regex.compile(
+    r": (?:libvirt\.)?libvirtError: .*\Z|: nova\.exception(?:_Remote)?\.\w+: .*\Z"
+    r"|: oslo_messaging\.[\w.]+: .*\Z")
 
 
 def _where_ok(where: object, rec: Record) -> bool:
