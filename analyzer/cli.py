@@ -342,7 +342,7 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
 
 
 def _cmd_collect(args: argparse.Namespace) -> int:
-    from .sources.collect import write_bundle
+    from .sources.bundle_writer import write_bundle
 
     manifest = write_bundle(args.output, sources=_sources(args), catalogue_dirs=args.patterns,
                             since=args.since, until=args.until, only_relevant=args.only_relevant,

@@ -100,6 +100,7 @@ class Matcher:
         base_line = 1  # line number of buf[0]
         base_off = 0  # stream offset of buf[0]
         eof = False
+        read_error: Exception | None = None
         warned_nul = False
         warned_long = False
         readinto = getattr(fh, "readinto", None)
@@ -109,13 +110,19 @@ class Matcher:
             target = chunk_size
             while True:
                 while not eof and filled < target:
-                    if readinto is not None:
-                        n = readinto(view[filled:target])
-                    else:
-                        data = fh.read(target - filled)
-                        n = len(data) if data else 0
-                        if n:
-                            buf[filled:filled + n] = data
+                    try:
+                        if readinto is not None:
+                            n = readinto(view[filled:target])
+                        else:
+                            data = fh.read(target - filled)
+                            n = len(data) if data else 0
+                            if n:
+                                buf[filled:filled + n] = data
+                    except Exception as e:  # noqa: BLE001 - re-raised once what was read is scanned
+                        # a truncated .gz or a broken member: classify the bytes read so far,
+                        # then let the caller report where the stream broke
+                        read_error = e
+                        n = 0
                     if not n:
                         eof = True
                         break
@@ -192,8 +199,9 @@ class Matcher:
                 break
         if stats is not None:
             stats["bytes"] = base_off
-            # a last line without a trailing newline still counts as a line
             stats["lines"] = base_line - 1
+        if read_error is not None:
+            raise read_error
 
     @staticmethod
     def _walk_back(buf: bytearray, start: int, is_start: Callable[[bytes], bool]) -> int:

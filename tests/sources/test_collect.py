@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from analyzer.records import LogSource, Problem, SourceInfo, SourceKind
-from analyzer.sources.collect import redact, write_bundle
+from analyzer.sources.bundle_writer import redact, write_bundle
 
 FAIL = ("2024-07-11 22:10:59.946 2 ERROR nova.virt.libvirt.driver [None req-590602d0-1f2e-4d3c-9b8a-7c6d5e4f3a2b "
         "3de117d2 eab438b1 - - default default] [instance: 7b7edae6-8c8a-4a1c-9a9f-0c3a6f1d2e3b] Live Migration "

@@ -1,0 +1,155 @@
+"""The command line: documented help, exit statuses and bad input, end to end in a subprocess.
+
+Peak memory is read from the child's rusage (os.wait4), so the bound is on the real process.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from analyzer.cli import build_parser
+
+ROOT = Path(__file__).resolve().parents[1]
+FAIL = ("2024-07-11 22:10:59.946 2 ERROR nova.virt.libvirt.driver [None req-590602d0-3c2b-4a8e-9f1d-6e7a5b4c3d21 "
+        "3de117d2 eab438b1 - - default default] [instance: 7b7edae6-5e8a-4c1f-9d6b-2f3c8a1e4b90] Live Migration "
+        "failure: Cannot recv data: Host key verification failed.: Connection reset by peer: "
+        "libvirt.libvirtError: Cannot recv data: Host key verification failed.: Connection reset by peer")
+NOISE = ("2024-07-11 22:10:{s:02d}.000 2 DEBUG oslo_service.periodic_task [None req-0a1b2c3d-1111-2222-3333-444455556666 "
+         "- - - - - -] Running periodic task ComputeManager._poll_volume_usage run_periodic_tasks "
+         "/usr/lib/python3/dist-packages/oslo_service/periodic_task.py:210")
+
+
+def nma(*args: str, stdin: bytes | None = None) -> tuple[int, str, str, int]:
+    """Run `python -m analyzer ARGS`; return (exit status, stdout, stderr, peak RSS in KiB)."""
+    p = subprocess.Popen([sys.executable, "-m", "analyzer", *args], cwd=ROOT, stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = p.communicate(stdin)
+    _, status, ru = os.wait4(p.pid, 0) if p.returncode is None else (0, 0, None)
+    rss = ru.ru_maxrss if ru is not None else 0
+    return p.returncode, out.decode(), err.decode(), rss
+
+
+def test_every_subcommand_has_help_with_an_example() -> None:
+    ap = build_parser()
+    subs = ap._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(subs) == {"analyze", "scan", "patterns", "collect"}
+    for name, sp in subs.items():
+        text = sp.format_help()
+        assert "examples:" in text and f"nma {name}" in text, name
+    assert "exit status" in ap.format_help()
+
+
+def test_readme_documents_every_subcommand_and_exit_status() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for cmd in ("nma analyze", "nma scan", "nma patterns", "nma collect"):
+        assert cmd in readme
+    assert "Exit status" in readme
+
+
+def test_scan_exit_status_and_jsonl(tmp_path: Path) -> None:
+    log = tmp_path / "nova-compute.log"
+    log.write_text("\n".join([NOISE.format(s=1), FAIL, NOISE.format(s=2)]) + "\n")
+    code, out, err, _ = nma("scan", "--format", "jsonl", str(log))
+    assert code == 1, err
+    rows = [json.loads(line) for line in out.splitlines()]
+    cause = [r for r in rows if r["kind"] == "cause"]
+    assert cause and cause[0]["cause"] == "auth_transport_failure" and cause[0]["line"] == 2
+    assert cause[0]["instance_uuid"] == "7b7edae6-5e8a-4c1f-9d6b-2f3c8a1e4b90"
+    clean = tmp_path / "clean.log"
+    clean.write_text(NOISE.format(s=3) + "\n")
+    assert nma("scan", str(clean))[0] == 0
+    assert nma("scan", str(tmp_path / "missing.log"))[0] == 2
+
+
+def test_stdin_pipe(tmp_path: Path) -> None:
+    code, out, _, _ = nma("scan", "--count", "-", stdin=(FAIL + "\n").encode())
+    assert code == 1 and out.strip() == "1"
+
+
+def test_analyze_exit_status(tmp_path: Path) -> None:
+    log = tmp_path / "nova-compute.log"
+    log.write_text(FAIL + "\n")
+    code, out, err, _ = nma("analyze", "--format", "json", str(log))
+    assert code == 1, err
+    doc = json.loads(out)
+    assert doc["summary"]["primary_cause"] == "auth_transport_failure"
+    clean = tmp_path / "clean.log"
+    clean.write_text(NOISE.format(s=3) + "\n")
+    code, out, _, _ = nma("analyze", "--format", "json", str(clean))
+    assert code == 0 and json.loads(out)["summary"]["primary_cause"] == "none"
+    assert nma("analyze", "--format", "nope", str(clean))[0] == 2
+
+
+def test_binary_and_invalid_utf8_are_reported_with_position(tmp_path: Path) -> None:
+    log = tmp_path / "mixed.log"
+    log.write_bytes(NOISE.format(s=1).encode() + b"\n\x00\x01\x02\xff binary\n"
+                    + FAIL.encode().replace(b"Connection reset", b"Connexion r\xe9set") + b"\n")
+    code, out, err, _ = nma("scan", "--format", "jsonl", str(log))
+    assert code == 1
+    assert f"{log}:2" in err and "NUL" in err
+    assert f"{log}:3" in err and "invalid UTF-8" in err
+    assert any(json.loads(r)["line"] == 3 for r in out.splitlines())
+
+
+def test_huge_line_without_newline_is_bounded_in_memory(tmp_path: Path) -> None:
+    big = tmp_path / "huge.log"
+    with open(big, "wb") as fh:
+        fh.write((FAIL + "\n").encode())
+        block = b"x" * (1 << 20)
+        for _ in range(100):
+            fh.write(block)
+        fh.write(b" Live Migration failure: unable to connect to server at 'cmp-2:49152': Connection refused")
+    code, out, err, rss_kib = nma("scan", "--count", str(big))
+    assert code == 1
+    assert out.strip() == "2", err
+    assert "longer than" in err and f"{big}:2" in err
+    assert rss_kib < 200 * 1024, f"peak RSS {rss_kib} KiB"
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path: Path) -> None:
+    data = ("\n".join([FAIL] + [NOISE.format(s=i % 60) for i in range(20000)]) + "\n").encode()
+    gz = gzip.compress(data)
+    bad = tmp_path / "nova-compute.log.1.gz"
+    bad.write_bytes(gz[: len(gz) // 2])
+    good = tmp_path / "nova-compute.log"
+    good.write_text(FAIL + "\n")
+    code, out, err, _ = nma("scan", "--format", "jsonl", str(bad), str(good))
+    assert code == 1
+    files = {json.loads(r)["file"] for r in out.splitlines()}
+    assert str(good) in files and any(f.endswith("nova-compute.log.1.gz") for f in files)
+    assert "nova-compute.log.1.gz" in err and ("truncated" in err or "read stopped" in err)
+
+
+def test_tar_member_escaping_the_archive_is_named_and_skipped(tmp_path: Path) -> None:
+    tpath = tmp_path / "bundle.tar.gz"
+    src = tmp_path / "x.log"
+    src.write_text(FAIL + "\n")
+    with tarfile.open(tpath, "w:gz") as tar:
+        tar.add(src, arcname="var/log/nova/nova-compute.log")
+        tar.add(src, arcname="../../etc/evil.log")
+    code, out, err, _ = nma("scan", "--format", "jsonl", str(tpath))
+    assert code == 1
+    assert "evil.log" in err
+    files = {json.loads(r)["file"] for r in out.splitlines()}
+    assert any("var/log/nova/nova-compute.log" in f for f in files)
+    assert not any("evil" in f for f in files)
+
+
+def test_empty_file_and_many_small_files(tmp_path: Path) -> None:
+    d = tmp_path / "many"
+    d.mkdir()
+    for i in range(10000):
+        (d / f"f{i}.log").write_text(NOISE.format(s=i % 60) + "\n")
+    (d / "f5000.log").write_text(FAIL + "\n")
+    (d / "empty.log").write_text("")
+    code, out, err, rss = nma("scan", "--count", str(d))
+    assert code == 1 and out.strip() == "1", err
+    assert rss < 200 * 1024
