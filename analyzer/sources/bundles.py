@@ -173,16 +173,20 @@ def is_log_name(path: str) -> bool:
 
 
 def structured_candidate(path: str) -> str | None:
-    """``'json'`` / ``'export'`` for names that may hold journal or docker exports.
+    """``'json'`` / ``'export'`` for names that may hold journal or docker exports, ``'text'``
+    for ``.txt``/``.out``/``.paste`` files that may hold pasted or grep-collected log lines.
 
-    Such files are taken only when their first bytes look like an export (the caller checks
-    with :func:`looks_structured`); a sosreport holds many unrelated ``.json`` files.
+    Such files are taken only when their first bytes look like an export or like log lines
+    (the caller checks with :func:`looks_structured`); a sosreport holds many unrelated
+    ``.json`` and ``.txt`` files.
     """
     stem = rotation_stem(posixpath.basename(path)).lower()
     if stem.endswith(".json"):
         return "json"
     if stem.endswith(".export"):
         return "export"
+    if stem.endswith((".txt", ".out", ".paste")):
+        return "text"  # pasted or grep-collected logs: taken when their lines look like logs
     return None
 
 
@@ -190,6 +194,11 @@ def looks_structured(head: bytes, what: str) -> bool:
     """Whether the first bytes of a ``.json`` / ``.export`` file are a log export."""
     if what == "export":
         return b"__CURSOR=" in head or b"__REALTIME_TIMESTAMP=" in head
+    if what == "text":
+        from ..parsers import is_record_start
+
+        lines = [ln for ln in head.decode("latin-1").splitlines()[:-1] if ln.strip()][:5]
+        return bool(lines) and sum(map(is_record_start, lines)) * 2 > len(lines)
     return (b'"__REALTIME_TIMESTAMP"' in head or b'"__CURSOR"' in head
             or head.lstrip().startswith(b'{"log":'))
 

@@ -662,6 +662,7 @@ class _BundleState:
     kinds: set[SourceKind] = field(default_factory=set)
     journal_files: list[str] = field(default_factory=list)
     sources: int = 0
+    leftover: bool = False  # files of a collection outside every host bundle
 
 
 @dataclass
@@ -764,6 +765,10 @@ def _admit(pick: _Pick, shown: str, head: bytes) -> tuple[bool, Problem | None, 
         if not looks_structured(head, pick.structured):
             return False, None, None  # an ordinary .json file: not a log
         kind = pick.kind or (SourceKind.JOURNAL if pick.structured == "export" else None)
+        if pick.structured == "text":
+            nul = head.find(b"\0")
+            if nul >= 0:
+                return False, None, None
         return True, None, kind
     nul = head.find(b"\0")
     if nul >= 0:
@@ -799,7 +804,9 @@ class Collector:
         """Every bundle seen so far, with its host, layout and the evidence it held."""
         return [Bundle(s.origin, s.host, s.host_from, s.layout, s.deployment,
                        frozenset(s.kinds), tuple(s.journal_files), s.sources)
-                for s in self._bundles.values()]
+                for s in self._bundles.values()
+                # a collection's loose files that turned out not to be logs are no bundle
+                if not (s.leftover and not s.sources and not s.journal_files)]
 
     # inputs ----------------------------------------------------------------------------
     def _input(self, raw: str) -> Iterator[LogSource | Problem]:
@@ -942,6 +949,7 @@ class Collector:
                 name = posixpath.basename(key) if key else tree.container_name
             state = self._state(tree, root, origin=tree.origin_for(root) if root
                                 else tree.display, identity=None, name=name)
+            state.leftover = bool(root is not None and root.leftover)
         return state
 
     def _pick(self, tree: _Tree, rel: str) -> _Pick | None:
