@@ -10,8 +10,9 @@ Library first; the ``nma`` command line is a thin layer over these functions::
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timezone, tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
@@ -66,15 +67,67 @@ def analyze(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzinfo =
             since: datetime | None = None, until: datetime | None = None,
             engine: str | None = None,
             sources: Iterable[LogSource | Problem] | None = None) -> Report:
-    """The main job: one root-cause timeline per live migration found in ``inputs``."""
+    """The main job: one root-cause timeline per live migration found in ``inputs``.
+
+    ``sources`` adds already-built sources (Docker engines, journals) to ``inputs``.
+    """
+    import itertools
+
     from .correlate import correlate
     from .scan import scan
-    from .sources import collect
+    from .sources import Collector
 
     cat = load_catalogue(patterns)
-    result = scan(sources if sources is not None else collect(list(inputs)), cat, tz=tz,
-                  since=since, until=until, engine=engine)
-    return correlate(result, cat)
+    collector = Collector()
+    streams: Iterable[LogSource | Problem] = collector.collect(list(inputs)) if inputs else ()
+    if sources is not None:
+        streams = itertools.chain(streams, sources)
+    result = scan(streams, cat, tz=tz, since=since, until=until, engine=engine)
+    report = correlate(result, cat)
+    report = _with_bundle_gaps(report, collector.bundles())
+    return replace(report, generated_at=datetime.now(timezone.utc))
+
+
+_HOW_TO_GET = {
+    "nova-compute log": "copy /var/log/nova/nova-compute.log* (Kolla: /var/log/kolla/nova/; "
+                        "TripleO: /var/log/containers/nova/), or run `nma collect` on that host",
+    "libvirtd / virtqemud log": "copy /var/log/libvirt/libvirtd.log (or virtqemud.log; Kolla: "
+                                "/var/log/kolla/libvirt/); enable file logging with "
+                                "log_outputs=\"3:file:/var/log/libvirt/libvirtd.log\" if absent",
+    "QEMU instance logs (libvirt/qemu/*.log)": "copy /var/log/libvirt/qemu/instance-*.log "
+                                               "(Kolla: /var/log/kolla/libvirt/qemu/)",
+    "audit log": "copy /var/log/audit/audit.log, or `ausearch -m AVC,APPARMOR -ts <start>`",
+}
+
+
+def _with_bundle_gaps(report: Report, bundles: Sequence[Any]) -> Report:
+    """Add what each bundle lacked to the migrations that involve its host (C6 of issue 4)."""
+    from .model import MissingEvidence
+
+    gaps: dict[str, list[MissingEvidence]] = {}
+    for b in bundles:
+        labels = b.lacking()
+        if not labels or not b.host:
+            continue
+        for label in labels:
+            how = _HOW_TO_GET.get(label.split(" (")[0], "") or (
+                "read the binary journal files with --journal" if "journal" in label
+                else "collect it from that host (`nma collect`)")
+            gaps.setdefault(b.host, []).append(MissingEvidence(
+                what=f"{label} of {b.host}", why=f"the bundle {b.origin} holds no {label}",
+                how=how))
+    if not gaps:
+        return report
+    migrations = []
+    for m in report.migrations:
+        hosts = {h for h in (m.source_host, m.dest_host) if h}  # compute hosts only
+        extra = [g for h in sorted(hosts) for g in gaps.get(h, [])]
+        if extra and m.outcome.failed:
+            have = {e.what for e in m.missing_evidence}
+            extra = [e for e in extra if e.what not in have]
+            m = replace(m, missing_evidence=(*m.missing_evidence, *extra))
+        migrations.append(m)
+    return replace(report, migrations=tuple(migrations))
 
 
 def render(report: Report, fmt: str = "text", *, color: bool = False) -> str:

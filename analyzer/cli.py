@@ -262,8 +262,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
             raise UsageError("no input: name files, directories, HOST=PATH pairs or '-' for stdin")
         args.inputs = ["-"]
     engine = None if args.engine == "auto" else args.engine
+    extra = _sources(argparse.Namespace(**{**vars(args), "inputs": []}))
     report = analyze(list(args.inputs), patterns=args.patterns, tz=args.tz, since=args.since,
-                     until=args.until, engine=engine, sources=_sources(args))
+                     until=args.until, engine=engine, sources=extra)
     fmt = args.format or "text"
     dest: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
