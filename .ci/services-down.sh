@@ -22,6 +22,7 @@ fi
 stop_pid "$D/docker.pid"          # dockerd stops its own containerd and unmounts its layers
 stop_pid "$CI_RUN/journald-keeper.pid"   # the stream that keeps the idle journald alive
 stop_pid "$CI_RUN/journald.pid"
+stop_pid "$CI_RUN/sshd/sshd.pid"          # the loopback sshd of the ssh:// engine tests
 
 # dockerd bind-mounts its data-root (and overlay layers); one killed with SIGKILL leaves
 # them mounted. Unmount everything below $CI_RUN, deepest first, before removing it.

@@ -6,7 +6,12 @@
 #     (no bridge, no iptables, no ip_forward: the host's network is left untouched);
 #   * the image ci/busybox:latest, imported from busybox-static (no registry needed);
 #   * a journald *namespace* "ci" (own sockets under /run/systemd/journal.ci, volatile
-#     storage under /run/log/journal/<machine-id>.ci; the default journal is not touched).
+#     storage under /run/log/journal/<machine-id>.ci; the default journal is not touched);
+#   * an sshd on 127.0.0.1:2222 (own host key, one authorized client key, all under
+#     $CI_RUN/sshd) whose sessions get DOCKER_HOST=<the private dockerd>, so that
+#     `ssh root@127.0.0.1 -p 2222 docker system dial-stdio` -- what the docker SDK runs for
+#     an ssh:// engine -- reaches the private engine. The machine's own sshd (if any) and
+#     ~/.ssh are not touched: clients use $CI_RUN/sshd/{client_key,known_hosts,ssh_config}.
 #
 # Writes the environment the tests need to $CI_RUN/env (KEY=value lines, `set -a; . env`).
 # Idempotent: a dockerd already answering on the socket, an image already imported and a
@@ -20,7 +25,7 @@ mkdir -p "$CI_RUN"
 t() { echo "[$(date +%T)] $*"; }
 
 # ---------------------------------------------------------------- apt (skipped when present)
-PKGS=(docker.io busybox-static libsystemd-dev pkg-config systemd-journal-remote)
+PKGS=(docker.io busybox-static libsystemd-dev pkg-config systemd-journal-remote openssh-server openssh-client)
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -126,6 +131,80 @@ for _ in $(seq 1 50); do [ -d "$JDIR" ] && break; sleep 0.1; done
 [ -d "$JDIR" ] || { echo "journal directory $JDIR did not appear"; exit 1; }
 t "journald: $JDIR"
 
+# ---------------------------------------------------------------- sshd on 127.0.0.1:2222
+# The "remote" docker host of `nma analyze --docker ssh://root@compute-02`, on loopback.
+# Keys are made once and kept (a known_hosts written by an earlier run stays valid); the
+# config is rewritten each run and sshd restarted only when it changed.
+S="$CI_RUN/sshd"; SSH_PORT=2222; mkdir -p "$S" /run/sshd; chmod 700 "$S"
+[ -f "$S/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -C nma-ci-host -f "$S/ssh_host_ed25519_key"
+[ -f "$S/client_key" ] || ssh-keygen -q -t ed25519 -N '' -C nma-ci-client -f "$S/client_key"
+cp "$S/client_key.pub" "$S/authorized_keys"
+# known_hosts from the host key file itself (not ssh-keyscan: nothing to trust on the wire);
+# ssh and paramiko write a non-22 port as [host]:port.
+echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$S/ssh_host_ed25519_key.pub")" >"$S/known_hosts"
+cat >"$S/sshd_config.new" <<CFG
+# written by .ci/services-up.sh
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $S/ssh_host_ed25519_key
+AuthorizedKeysFile $S/authorized_keys
+PidFile $S/sshd.pid
+PermitRootLogin prohibit-password
+AllowUsers root
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+StrictModes no
+# Every ssh:// engine session runs \`docker system dial-stdio\`: point it at the private dockerd.
+SetEnv DOCKER_HOST=$DOCKER_HOST
+# MaxSessions/MaxStartups stay at sshd's defaults (10), as on an operator's host: the
+# collector must work within them (one docker client = one login, <= 10 channels).
+LogLevel VERBOSE
+CFG
+ssh_up() { alive "$S/sshd.pid" sshd && /usr/bin/python3 - "$SSH_PORT" <<'PY'
+import socket, sys
+try:
+    with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2) as s:
+        s.settimeout(2)
+        sys.exit(0 if s.recv(4).startswith(b"SSH-") else 1)
+except OSError:
+    sys.exit(1)
+PY
+}
+if ssh_up && cmp -s "$S/sshd_config.new" "$S/sshd_config"; then
+    rm -f "$S/sshd_config.new"
+    t "sshd: already answering on 127.0.0.1:$SSH_PORT (pid $(cat "$S/sshd.pid")), reused"
+else
+    if alive "$S/sshd.pid" sshd; then
+        t "sshd: config changed, restarting pid $(cat "$S/sshd.pid")"
+        pid=$(cat "$S/sshd.pid"); kill "$pid"
+        for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    fi
+    rm -f "$S/sshd.pid"
+    mv "$S/sshd_config.new" "$S/sshd_config"
+    /usr/sbin/sshd -t -f "$S/sshd_config" || { echo "sshd: bad config $S/sshd_config"; exit 1; }
+    t "sshd: starting on 127.0.0.1:$SSH_PORT"
+    # -D: no fork, so setsid's process is sshd itself; it writes PidFile. -E: log to a file.
+    setsid /usr/sbin/sshd -D -f "$S/sshd_config" -E "$S/sshd.log" </dev/null >/dev/null 2>&1 &
+    for _ in $(seq 1 50); do ssh_up && break; sleep 0.1; done
+    ssh_up || { echo "sshd did not come up; last lines of $S/sshd.log:"; tail -20 "$S/sshd.log"; exit 1; }
+fi
+# A client config for `ssh -F` (and a template for an operator's ~/.ssh/config).
+cat >"$S/ssh_config" <<CFG
+Host 127.0.0.1
+    User root
+    Port $SSH_PORT
+    IdentityFile $S/client_key
+    IdentitiesOnly yes
+    UserKnownHostsFile $S/known_hosts
+    StrictHostKeyChecking yes
+    BatchMode yes
+CFG
+ssh -F "$S/ssh_config" -o ConnectTimeout=5 root@127.0.0.1 docker version --format '{{.Server.Version}}' >/dev/null \
+    || { echo "sshd: 'docker version' over ssh failed; see $S/sshd.log"; exit 1; }
+t "sshd: ssh://root@127.0.0.1:$SSH_PORT reaches the private dockerd"
+
 # ---------------------------------------------------------------- env for the tests
 cat >"$CI_RUN/env.tmp" <<ENV
 CI_RUN=$CI_RUN
@@ -133,6 +212,10 @@ DOCKER_HOST=$DOCKER_HOST
 NMA_JOURNAL_DIR=$JDIR
 NMA_JOURNAL_STDOUT=$JSOCK
 NMA_JOURNAL_NAMESPACE=ci
+NMA_SSH_ENGINE=ssh://root@127.0.0.1:$SSH_PORT
+NMA_SSH_KEY=$S/client_key
+NMA_SSH_KNOWN_HOSTS=$S/known_hosts
+NMA_SSH_CONFIG=$S/ssh_config
 ENV
 mv "$CI_RUN/env.tmp" "$CI_RUN/env"
 t "up; environment in $CI_RUN/env:"

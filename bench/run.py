@@ -34,7 +34,7 @@ from analyzer.catalogue import load_catalogue  # noqa: E402
 
 def to_ere(rx: str, caseless: bool) -> str:
     out = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(", rx).replace("(?:", "(")
-    out = out.replace(r"\d", "[0-9]")
+    out = out.replace(r"\d", "[0-9]").replace('\\"', '"')
     # drop \n inside bracket expressions; turn \t into a tab
     def _cls(m: re.Match[str]) -> str:
         body = m.group(1).replace(r"\n", "").replace(r"\t", "\t")
@@ -47,7 +47,9 @@ def to_ere(rx: str, caseless: bool) -> str:
 
 
 def to_rg(rx: str, caseless: bool) -> str:
-    return ("(?i)" if caseless else "") + rx
+    # rg joins all patterns into one regex: group names must go (they repeat across patterns)
+    body = re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", rx).replace('\\"', '"')
+    return ("(?i)" if caseless else "") + body
 
 
 def timed(cmd: list[str] | str, *, shell: bool = False, stdin: str | None = None) -> tuple[float, str, int]:

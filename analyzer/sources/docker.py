@@ -102,6 +102,7 @@ import posixpath
 import re
 import socket
 import tarfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, BinaryIO, cast
@@ -430,11 +431,11 @@ def _reason(exc: BaseException, timeout: float) -> str:
 
 
 def _ssh_target(url: str) -> tuple[str, int, bool]:
-    """``(host, port, via_proxy)`` that the SDK's ssh transport will connect to for ``url``.
+    """``(host, port, via_proxy)`` that the ssh transport connects to for ``url``.
 
-    The same lookup as ``docker.transport.sshconn.SSHHTTPAdapter``: ``HostName`` and (when
-    the URL has none) ``Port`` from ``~/.ssh/config``; ``via_proxy`` when a
-    ``ProxyCommand`` makes the connection (then there is no direct TCP target to check).
+    ``HostName`` and (when the URL has none) ``Port`` from ``~/.ssh/config``, as the SDK's
+    ``SSHHTTPAdapter`` looks them up (the port through :func:`_ssh_sdk_url`); ``via_proxy``
+    when a ``ProxyCommand`` makes the connection (then there is no direct TCP target).
     """
     parts = urlsplit(url)
     host, port, proxy = parts.hostname or "", parts.port, False
@@ -452,6 +453,19 @@ def _ssh_target(url: str) -> tuple[str, int, bool]:
         except Exception:  # no paramiko / unreadable config: the connect itself will say
             pass
     return host, port or 22, proxy
+
+
+def _ssh_sdk_url(url: str) -> str:
+    """``url`` with the ``Port`` of ``~/.ssh/config`` written in when it has none.
+
+    The SDK normalises ``ssh://host`` to ``ssh://host:22`` before it reads the config,
+    so a ``Port`` line would be ignored (``HostName`` and ``User`` are honoured).
+    """
+    parts = urlsplit(url)
+    if parts.port is not None:
+        return url
+    _, port, _ = _ssh_target(url)
+    return url if port == 22 else parts._replace(netloc=f"{parts.netloc}:{port}").geturl()
 
 
 def _ssh_precheck(url: str, timeout: float) -> str | None:
@@ -509,6 +523,8 @@ def _ssh_reason(url: str, exc: BaseException, timeout: float) -> str:
                     f"comparing its fingerprint with the host's")
         if isinstance(e, (paramiko.SSHException, EOFError)):
             return f"ssh handshake with {host}:{port} failed: {_short(e)}"
+        if isinstance(e, paramiko.ssh_exception.NoValidConnectionsError):  # an OSError, errno None
+            return f"cannot connect to {host}:{port}: {_short(e)}"
         # A socket error or timeout; not http.client.RemoteDisconnected (an OSError without
         # errno): that is the relay closing after a good login, probed below.
         if isinstance(e, TimeoutError) or (isinstance(e, OSError) and e.errno is not None):
@@ -532,7 +548,7 @@ def _dial_stdio_error(url: str, timeout: float) -> str | None:
     try:
         from docker.transport.sshconn import SSHHTTPAdapter
 
-        adapter = SSHHTTPAdapter(url, timeout=timeout)
+        adapter = SSHHTTPAdapter(_ssh_sdk_url(url), timeout=timeout)
     except Exception:
         return None
     try:
@@ -549,7 +565,10 @@ def _dial_stdio_error(url: str, timeout: float) -> str | None:
             if not data:
                 break
             err += data
-        status = chan.recv_exit_status()
+        deadline = time.monotonic() + timeout
+        while not chan.exit_status_ready() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        status = chan.recv_exit_status() if chan.exit_status_ready() else -1
         chan.close()
     except Exception:
         return None
@@ -570,9 +589,9 @@ def _one_ssh_pool(client: docker.DockerClient) -> None:
     is a new SSH channel running a new remote ``docker system dial-stdio`` (plus the
     remote shell's start-up files): 0.2-0.3 s each here. Reading 7 containers with 22 log
     files took 13.9 s that way, 3.7 s with one pool (2.4 s through the unix socket of the
-    same engine; loopback sshd with the default MaxSessions). Every
-    request goes to the same engine, so one pool is exactly right; it still holds at most
-    ``max_pool_size`` (10) idle channels, within sshd's default ``MaxSessions 10``.
+    same engine; loopback sshd with the default MaxSessions). Every request goes to the
+    same engine, so one pool is exactly right; it still holds at most ``max_pool_size``
+    (10) idle channels, within sshd's default ``MaxSessions 10``.
     """
     adapter = getattr(client.api, "_custom_adapter", None)
     get = getattr(adapter, "get_connection", None)
@@ -599,7 +618,8 @@ def _connect(url: str | None, timeout: float) -> docker.DockerClient:
     if url is None:
         client = docker.from_env(timeout=timeout)  # DOCKER_HOST may be ssh:// too
     else:
-        client = docker.DockerClient(base_url=url, timeout=timeout, version="auto")
+        base = _ssh_sdk_url(url) if url.startswith("ssh://") else url
+        client = docker.DockerClient(base_url=base, timeout=timeout, version="auto")
     if str(client.api.base_url).startswith("http+docker://ssh"):
         _one_ssh_pool(client)
     return client

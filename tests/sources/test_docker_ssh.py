@@ -28,7 +28,7 @@ import time
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -78,7 +78,7 @@ STDOUT_SCRIPT = ('echo "early out"; echo "early err" >&2; sleep 0.4; '
 # ----------------------------------------------------------------------------- ssh side
 
 
-def _fail_not_up(detail: str) -> None:
+def _fail_not_up(detail: str) -> NoReturn:
     if os.environ.get("NMA_NO_SERVICES") == "1":
         pytest.skip(f"ssh engine not available ({detail}); NMA_NO_SERVICES=1")
     pytest.fail(f"the ssh engine is not up ({detail}): run .ci/services-up.sh first "
@@ -96,7 +96,7 @@ def _banner(host: str, port: int) -> bytes:
 
 @pytest.fixture(scope="session")
 def ssh_engine(services_env: Mapping[str, str]) -> dict[str, str]:
-    """``{"url", "key", "known_hosts"}`` of the loopback sshd that reaches the private dockerd."""
+    """``{"url", "key", "known_hosts", "port"}`` of the loopback sshd that reaches the private dockerd."""
     env = {k: os.environ.get(k) or services_env.get(k, "")
            for k in ("NMA_SSH_ENGINE", "NMA_SSH_KEY", "NMA_SSH_KNOWN_HOSTS")}
     url, key, known = env["NMA_SSH_ENGINE"], env["NMA_SSH_KEY"], env["NMA_SSH_KNOWN_HOSTS"]
@@ -240,6 +240,24 @@ def test_ssh_engine_reads_what_the_unix_socket_reads(kolla: dict[str, Any], ssh_
     assert stopped == [b"conductor started"]
 
 
+def test_host_alias_from_ssh_config(kolla: dict[str, Any], ssh_engine: Mapping[str, str], tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``ssh://compute-02`` with HostName/Port/User from ~/.ssh/config, as an operator writes
+    it: the fail-fast check and the login both go where the config says."""
+    home = _make_home(tmp_path / "home", ssh_engine["key"], Path(ssh_engine["known_hosts"]).read_text())
+    (home / ".ssh" / "config").write_text(
+        f"Host compute-02\n    HostName 127.0.0.1\n    Port {ssh_engine['port']}\n    User root\n"
+        f"    IdentityFile {ssh_engine['key']}\n")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("SSH_AUTH_SOCK", raising=False)
+    items = list(docker_sources("ssh://compute-02", since=None, until=None, containers=["nova_libvirt"]))
+    sources, problems = _ours(items)
+    assert [p for p in items if isinstance(p, Problem)] == []
+    assert set(sources) == {f"docker://{kolla['host']}/nova_libvirt",
+                            f"docker://{kolla['host']}/nova_libvirt:/var/log/kolla/libvirt/libvirtd.log",
+                            f"docker://{kolla['host']}/nova_libvirt:/var/log/kolla/libvirt/qemu/instance-0000002a.log"}
+
+
 def test_time_window_over_ssh(kolla: dict[str, Any], ssh_engine: Mapping[str, str], ssh_home: Path) -> None:
     """since/until travel to the remote engine with sub-second precision."""
     stamps = sorted((_parse_ts(line.split(b" ", 1)[0]), line.split(b" ", 1)[1]) for line in kolla["stdout"])
@@ -303,12 +321,16 @@ def broken_remote(ssh_engine: Mapping[str, str], tmp_path: Path, request: pytest
     with socket.socket() as s:  # a free loopback port (released just before sshd binds it)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    bin_dir = tmp_path / "bin"  # a PATH with a shell but no docker CLI
+    bin_dir.mkdir()
+    for prog in ("/bin/bash", "/bin/sh", "/usr/bin/env"):
+        (bin_dir / os.path.basename(prog)).symlink_to(prog)
     cfg = tmp_path / "sshd_config"
     cfg.write_text(f"Port {port}\nListenAddress 127.0.0.1\nHostKey {ci_sshd}/ssh_host_ed25519_key\n"
                    f"AuthorizedKeysFile {ci_sshd}/authorized_keys\nPidFile {tmp_path}/sshd.pid\n"
                    "PermitRootLogin prohibit-password\nPasswordAuthentication no\n"
                    "KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-                   f"SetEnv {request.param}\n")
+                   f"SetEnv {request.param.format(bin=bin_dir)}\n")
     os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege separation directory
     proc = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(tmp_path / "sshd.log")],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -326,7 +348,7 @@ def broken_remote(ssh_engine: Mapping[str, str], tmp_path: Path, request: pytest
 @pytest.mark.parametrize("broken_remote, remote_error", [
     ("DOCKER_HOST=unix:///nonexistent.sock", "exit status 1: failed to open the raw stream connection: "
                                              "dial unix /nonexistent.sock: connect: no such file or directory"),
-    ("PATH=/nonexistent", "exit status 127 (is the docker CLI installed there?): "),
+    ("PATH={bin}", "exit status 127 (is the docker CLI installed there?): "),
 ], indirect=["broken_remote"], ids=["engine-down", "no-docker-cli"])
 def test_remote_dial_stdio_failure_says_why(broken_remote: str, remote_error: str, ssh_engine: Mapping[str, str],
                                             ssh_home: Path) -> None:
