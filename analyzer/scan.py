@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from typing import BinaryIO
 
-import regex
+import re
 
 from . import parsers
 from .catalogue import Catalogue
@@ -146,7 +146,7 @@ class _Classifier:
             if not _where_ok(p.where, rec):
                 continue
             fields: dict[str, str] = {}
-            rx = self.m.extractors[idx]
+            rx = self.m.extractor(idx)
             for li in hit.hit_lines or (0,):
                 mo = rx.search(texts[li]) if li < len(texts) else None
                 if mo is not None:
@@ -168,7 +168,7 @@ class _Classifier:
 _OSLO_LIKE = ("oslo", "syslog", "journal", "docker")
 #: oslo.log appends ": <exception summary>" to WARNING+ records logged inside an except block
 #: (messages.md §1.1); a capture running to the end of the line must not carry it twice.
-_ERROR_SUMMARY = regex.compile(
+_ERROR_SUMMARY = re.compile(
     r": (?:libvirt\.)?libvirtError: .*\Z|: nova\.exception(?:_Remote)?\.\w+: .*\Z"
     r"|: oslo_messaging\.[\w.]+: .*\Z")
 
@@ -188,6 +188,25 @@ def _where_ok(where: object, rec: Record) -> bool:
     if kinds and rec.kind not in (SourceKind.UNKNOWN, SourceKind.CLI) and rec.kind.value not in kinds:
         return False
     return True
+
+
+_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"PK\x03\x04", b"\x28\xb5\x2f\xfd")
+
+
+def _mappable(path: str) -> bool:
+    """A plain text file on disk (not compressed, not a journal/docker JSON export)."""
+    import os
+    import stat
+
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return False  # let the normal path open it and report the error
+    return not head.startswith(_COMPRESSED_MAGIC) and parsers.sniff_structured(head) is None
 
 
 def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], None]) -> tuple[
@@ -226,10 +245,15 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
         state: dict[str, bool] = {}
         cm: object | None = None
         try:
-            cm, stream = _open_stream(src, warn)
-            for hit in matcher.iter_hits(stream, is_record_start=_start_checker(info.kind),
-                                         on_warning=warn,
-                                         stats=stats):
+            hit_iter: Iterator[RawHit]
+            if src.path is not None and _mappable(src.path):
+                hit_iter = matcher.iter_hits_mapped(src.path, is_record_start=_start_checker(info.kind),
+                                                    on_warning=warn, stats=stats)
+            else:
+                cm, stream = _open_stream(src, warn)
+                hit_iter = matcher.iter_hits(stream, is_record_start=_start_checker(info.kind),
+                                             on_warning=warn, stats=stats)
+            for hit in hit_iter:
                 matched += len(hit.hit_lines)
                 rec, texts = cls.records(hit, info, warn, state)
                 for f in cls.findings(hit, rec, texts):

@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .._cache import load_pickle, store_pickle
 from ..errors import CatalogueError, PatternError
 from ..records import SourceKind
 from .schema import KINDS, MARKS, SEVERITIES, STAGES, STATUSES, TAXONOMY, Pattern, Sample
-from .validators import check_regex
 
 __all__ = ["Catalogue", "load_catalogue", "default_patterns_dir", "load_pattern_files"]
 
@@ -68,20 +65,27 @@ class Catalogue:
         return iter(self.patterns)
 
 
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that remembers the line of every mapping key (for error messages)."""
+def _line_loader() -> Any:
+    """A SafeLoader that remembers the line of every mapping key (for error messages).
 
+    Built on first use: PyYAML is only needed when the catalogue cache misses, and importing
+    it costs start-up time on every `nma scan` otherwise.
+    """
+    import yaml
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
-    lines = {}
-    for key_node, _ in node.value:
-        lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
-    mapping["__lines__"] = lines
-    return mapping
+    class _LineLoader(yaml.SafeLoader):
+        pass
 
+    def _construct_mapping(loader: Any, node: Any) -> dict[Any, Any]:
+        mapping = loader.construct_mapping(node, deep=True)
+        lines = {}
+        for key_node, _ in node.value:
+            lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1
+        mapping["__lines__"] = lines
+        return mapping
 
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    return _LineLoader
 
 
 def _strip_lines(value: Any) -> Any:
@@ -219,6 +223,8 @@ def _build(doc: dict[str, Any], path: str, problems: list[PatternError]) -> Patt
         extra = set(match) - {"regex", "caseless", "__lines__"}
         if extra:
             err("match", f"unknown match keys {sorted(extra)}")
+        from .validators import check_regex
+
         for reason, help in check_regex(regex):
             err("match", f"regex: {reason}", help=help)
     for key in ("title", "summary", "why", "fix"):
@@ -246,6 +252,7 @@ def load_pattern_files(paths: Sequence[Path]) -> tuple[list[Pattern], list[Patte
     """Parse and validate files; return (patterns, problems, digest). Never raises."""
     patterns: list[Pattern] = []
     problems: list[PatternError] = []
+    loader = _line_loader()
     digest = hashlib.sha256()
     seen: dict[str, str] = {}
     for p in paths:
@@ -256,8 +263,10 @@ def load_pattern_files(paths: Sequence[Path]) -> tuple[list[Pattern], list[Patte
             problems.append(PatternError(path, f"cannot read: {e.strerror or e}"))
             continue
         digest.update(path.encode() + b"\0" + data + b"\0")
+        import yaml
+
         try:
-            doc = yaml.load(data, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+            doc = yaml.load(data, Loader=loader)  # noqa: S506 - SafeLoader subclass
         except yaml.YAMLError as e:
             mark = getattr(e, "problem_mark", None)
             problems.append(PatternError(path, f"invalid YAML: {getattr(e, 'problem', e)}",

@@ -39,8 +39,15 @@ class LineHits:
 class Engine(Protocol):
     name: str
 
-    def scan(self, buf: Any, end: int) -> LineHits:
-        """Scan ``buf[:end]`` (bytes-like, newline-terminated lines) and return matched lines."""
+    def scan(self, buf: Any, end: int, start: int = 0, scratch: Any = None) -> LineHits:
+        """Scan ``buf[start:end]`` (whole lines) and return matched lines (offsets into buf).
+
+        ``scratch`` (from :meth:`new_scratch`) lets several threads scan at once.
+        """
+        ...
+
+    def new_scratch(self) -> Any:
+        """Per-thread scan state (None where the engine needs none)."""
         ...
 
 
@@ -63,8 +70,9 @@ def scan_expression(rx: str) -> str:
         rx = rx[:m.start()] + closers  # '*': the atom may be absent: drop it, keep trimming
 
 
-def _line_bounds(buf: Any, end: int, pos: int) -> tuple[int, int]:
-    start = buf.rfind(b"\n", 0, pos) + 1
+def _line_bounds(buf: Any, end: int, pos: int, lo: int = 0) -> tuple[int, int]:
+    """The line around ``pos``, clipped to the scanned region [lo, end)."""
+    start = buf.rfind(b"\n", lo, pos) + 1 or lo
     stop = buf.find(b"\n", pos, end)
     return start, (end if stop < 0 else stop)
 
@@ -107,7 +115,12 @@ class HyperscanEngine:
                     pass  # the cache is an optimisation only
         self._scratch = None
 
-    def scan(self, buf: Any, end: int) -> LineHits:
+    def new_scratch(self) -> Any:
+        if self.empty:
+            return None
+        return self._hs.Scratch(self.db)
+
+    def scan(self, buf: Any, end: int, start: int = 0, scratch: Any = None) -> LineHits:
         starts: dict[int, int] = {}
         ids: dict[int, set[int]] = {}
         if self.empty:
@@ -116,17 +129,20 @@ class HyperscanEngine:
         last = [-1, -1]  # [line_start, line_end) of the previous hit
 
         def on_match(pid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            pos = to - 1  # the last byte of the match lies on the matched line
+            pos = start + to - 1  # the last byte of the match lies on the matched line
             if last[0] <= pos < last[1]:
                 ids[last[1]].add(pid)
                 return
-            s, e = _line_bounds(buf, end, pos)
+            s, e = _line_bounds(buf, end, pos, start)
             last[0], last[1] = s, e
             starts[e] = s
             ids.setdefault(e, set()).add(pid)
 
-        data = buf if end == len(buf) else memoryview(buf)[:end]
-        self.db.scan(data, match_event_handler=on_match)  # type: ignore[union-attr]
+        data = buf if (start == 0 and end == len(buf)) else memoryview(buf)[start:end]
+        if scratch is None:
+            self.db.scan(data, match_event_handler=on_match)  # type: ignore[union-attr]
+        else:
+            self.db.scan(data, match_event_handler=on_match, scratch=scratch)  # type: ignore[union-attr]
         return LineHits(starts, ids)
 
 
@@ -152,22 +168,26 @@ class Re2Engine:
             self._set.Add(p.encode("utf-8"))
         self._set.Compile()
 
-    def scan(self, buf: Any, end: int) -> LineHits:
+    def new_scratch(self) -> Any:
+        return None  # re2 objects are thread-safe
+
+    def scan(self, buf: Any, end: int, start: int = 0, scratch: Any = None) -> LineHits:
         starts: dict[int, int] = {}
         ids: dict[int, set[int]] = {}
         if self._combined is None:
             return LineHits(starts, ids)
-        data = bytes(memoryview(buf)[:end]) if not isinstance(buf, bytes) or end != len(buf) else buf
+        data = bytes(memoryview(buf)[start:end])
+        n = len(data)
         pos = 0
-        while pos < end:
+        while pos < n:
             m = self._combined.search(data, pos)
             if m is None:
                 break
-            s, e = _line_bounds(data, end, m.start())
+            s, e = _line_bounds(data, n, m.start())
             hit = self._set.Match(data[s:e])
             if hit:
-                starts[e] = s
-                ids[e] = set(hit)
+                starts[start + e] = start + s
+                ids[start + e] = set(hit)
             pos = e + 1
         return LineHits(starts, ids)
 

@@ -153,3 +153,26 @@ def test_compiled_database_is_cached(catalogue, tmp_path: Path) -> None:  # type
     hits = list(m2.iter_hits(io.BytesIO(b"x Live Migration failure: y\n"), is_record_start=_start,
                              on_warning=lambda *a: None))
     assert len(hits) == 1
+
+
+@pytest.mark.parametrize("engine", available_engines())
+@pytest.mark.parametrize("window", [300, 4096, 1 << 20])
+def test_mapped_file_path_equals_reference(catalogue, engine: str, window: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The mmap + worker-thread path gives the same lines, numbers and joins as the reference."""
+    data = _corpus(seed=window)
+    path = tmp_path / "x.log"
+    path.write_bytes(data)
+    m = Matcher(catalogue, engine=engine, cache_dir=None)
+    got: dict[int, set[str]] = {}
+    stats: dict[str, int] = {}
+    joined = 0
+    for hit in m.iter_hits_mapped(str(path), is_record_start=_start, window=window,
+                                  on_warning=lambda *a: pytest.fail(str(a)), stats=stats):
+        joined += hit.lines[0].endswith(b"CPU doesn't have compatibility.")
+        for i in hit.hit_lines:
+            got.setdefault(hit.line_no + i, set()).update(m.patterns[j].id for j in hit.pattern_idx)
+    ref = _reference(data)
+    assert set(got) == set(ref)
+    assert all(ref[line] <= got[line] for line in ref)
+    assert stats == {"bytes": len(data), "lines": data.count(b"\n")}
+    assert joined == data.count(b"CPU doesn't have compatibility.")
