@@ -61,15 +61,6 @@ SCAN_THREADS = max(1, min(4, os.cpu_count() or 1))
 PIPELINE_DEPTH = SCAN_THREADS + 1
 
 
-def _count_before(nlpos: Any, offset: int) -> int:
-    """How many newline positions (sorted) lie before ``offset``."""
-    if not isinstance(nlpos, list):
-        return int(_np.searchsorted(nlpos, offset))
-    import bisect
-
-    return bisect.bisect_left(nlpos, offset)
-
-
 def _newline_counter(buf: bytearray) -> Callable[[int, int], int]:
     """count(start, end) of b"\\n" in buf; switches to numpy once a stream proves large."""
     state: dict[str, Any] = {"seen": 0, "arr": None}
@@ -290,14 +281,12 @@ class Matcher:
             np = _numpy() if size > SMALL else None
             arr = np.frombuffer(mm, dtype=np.uint8) if np is not None else None
 
-            def newlines(a: int, b: int) -> Any:
-                if arr is None:  # small file (or no numpy): a plain scan is cheap enough
-                    out, i = [], mm.find(b"\n", a, b)
-                    while i >= 0:
-                        out.append(i)
-                        i = mm.find(b"\n", i + 1, b)
-                    return out
-                return np.flatnonzero(arr[a:b] == 10) + a
+            def count(a: int, b: int) -> int:
+                if b <= a:
+                    return 0
+                if arr is None:  # small file (or no numpy): the copy is cheap enough
+                    return mm[a:b].count(b"\n")
+                return int(np.count_nonzero(arr[a:b] == 10))
 
             def windows() -> Iterator[tuple[int, int, bool]]:
                 """Newline-aligned [start, end) windows; the flag marks a forced cut."""
@@ -317,13 +306,28 @@ class Matcher:
                     pos = end
 
             local = threading.local()
+            def task(a: int, b: int) -> tuple[LineHits, dict[int, int], int, int]:
+                """Scan a window; count its newlines up to each matched line and in all.
 
-            def task(a: int, b: int) -> tuple[LineHits, Any, int]:
+                Counting only between matched lines is one pass of numpy's count_nonzero
+                (~10 GB/s), cheaper than listing every newline position (~4 GB/s).
+                """
                 scratch = getattr(local, "scratch", None)
                 if scratch is None:
                     scratch = local.scratch = self.engine.new_scratch()
-                return (self.engine.scan(mm, b, start=a, scratch=scratch), newlines(a, b),
-                        mm.find(b"\x00", a, b))
+                hits = self.engine.scan(mm, b, start=a, scratch=scratch)
+                before: dict[int, int] = {}
+                acc, prev = 0, a
+                for st in sorted(set(hits.starts.values())):
+                    acc += count(prev, st)
+                    before[st] = acc
+                    prev = st
+                if arr is None:
+                    nul = mm.find(b"\x00", a, b)
+                else:  # mmap.find holds the GIL for the whole window; numpy does not
+                    zeros = np.flatnonzero(arr[a:b] == 0) if np.count_nonzero(arr[a:b] == 0) else ()
+                    nul = a + int(zeros[0]) if len(zeros) else -1
+                return hits, before, acc + count(prev, b), nul
 
             base_line = 1
             last_rstart = -1
@@ -342,15 +346,15 @@ class Matcher:
                 if not inflight:
                     break
                 pos, end, forced, fut = inflight.popleft()
-                hits, nlpos, z = fut.result()
+                hits, before, total, z = fut.result()
                 if forced and not warned_long:
                     warned_long = True
                     on_warning(f"line longer than {(window + MAX_LINE) / (1 << 20):.0f} MiB:"
-                               " classified in pieces", base_line + len(nlpos), end)
+                               " classified in pieces", base_line + total, end)
                 if z >= 0 and not warned_nul:
                     warned_nul = True
                     on_warning("binary data (NUL bytes) in the stream; scanning it as text",
-                               base_line + _count_before(nlpos, z), z)
+                               base_line + count(pos, z), z)
                 records, _ = self._group(mm, hits, pos, end, size, False, is_record_start,
                                          back_limit=pos if prev_forced else 0)
                 prev_forced = forced
@@ -358,12 +362,13 @@ class Matcher:
                     if rstart <= last_rstart:
                         continue  # a continuation of a record already reported
                     last_rstart = rstart
-                    if rstart >= pos:
-                        line_no = base_line + _count_before(nlpos, rstart)
-                    else:  # the record began in the previous window
-                        line_no = base_line - mm[rstart:pos].count(b"\n")
+                    first = hits.starts[hit_ends[0]]  # start of the first matched line
+                    # a record may begin before its first matched line (walked back), even in
+                    # the previous window: subtract the newlines in between
+                    line_no = base_line + before[first] - (
+                        mm[rstart:first].count(b"\n") if rstart < first else 0)
                     yield self._raw_hit(mm, rstart, rend, hit_ends, hits, line_no, 0)
-                base_line += len(nlpos)
+                base_line += total
                 if stats is not None:
                     stats["bytes"] = end
                     stats["lines"] = base_line - 1
