@@ -9,7 +9,7 @@ Library first; the ``nma`` command line is a thin layer over these functions::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -66,10 +66,12 @@ def scan_inputs(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzin
 def analyze(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzinfo = timezone.utc,
             since: datetime | None = None, until: datetime | None = None,
             engine: str | None = None,
-            sources: Iterable[LogSource | Problem] | None = None) -> Report:
+            sources: Iterable[LogSource | Problem] | None = None,
+            on_source: Callable[[SourceInfo], None] | None = None) -> Report:
     """The main job: one root-cause timeline per live migration found in ``inputs``.
 
-    ``sources`` adds already-built sources (Docker engines, journals) to ``inputs``.
+    ``sources`` adds already-built sources (Docker engines, journals) to ``inputs``;
+    ``on_source`` is called as each source starts (progress display).
     """
     import itertools
 
@@ -82,7 +84,8 @@ def analyze(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzinfo =
     streams: Iterable[LogSource | Problem] = collector.collect(list(inputs)) if inputs else ()
     if sources is not None:
         streams = itertools.chain(streams, sources)
-    result = scan(streams, cat, tz=tz, since=since, until=until, engine=engine)
+    result = scan(streams, cat, tz=tz, since=since, until=until, engine=engine,
+                  on_source=on_source)
     report = correlate(result, cat)
     report = _with_bundle_gaps(report, collector.bundles())
     return replace(report, generated_at=datetime.now(timezone.utc))

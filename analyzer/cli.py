@@ -22,7 +22,7 @@ from typing import TextIO
 
 from . import __version__
 from .errors import AnalyzerError, CatalogueError, UsageError
-from .records import Finding, LogSource, Problem
+from .records import Finding, LogSource, Problem, SourceInfo
 
 EPILOG = """\
 exit status:
@@ -209,6 +209,45 @@ def _finding_text(f: Finding, color: bool) -> str:
     return f"{head}{host} {ts} {tag} {first}"
 
 
+class _Progress:
+    """A one-line progress display on stderr, for runs over many bundles.
+
+    Shown only on a terminal, and only once the run has taken more than a second, so piped
+    output and quick runs stay clean. Cleared when done.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        import time
+
+        self._time = time.monotonic
+        self.stream = stream
+        self.enabled = stream.isatty() and not os.environ.get("NMA_NO_PROGRESS")
+        self.start = self._time()
+        self.after = float(os.environ.get("NMA_PROGRESS_AFTER", "1.0"))  # seconds
+        self.last = 0.0
+        self.count = 0
+        self.shown = False
+
+    def __call__(self, info: SourceInfo) -> None:
+        self.count += 1
+        if not self.enabled:
+            return
+        now = self._time()
+        if now - self.start < self.after or now - self.last < 0.1:
+            return
+        self.last = now
+        name = info.name if len(info.name) <= 60 else "…" + info.name[-59:]
+        host = f" [{info.host}]" if info.host else ""
+        self.stream.write(f"\r\x1b[Knma: {self.count} sources, {now - self.start:.0f}s: {name}{host}")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     from .scan import iter_scan
 
@@ -223,8 +262,9 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     n = causes = readable = matched_lines = 0
     problems: list[Problem] = []
     engine = None if args.engine == "auto" else args.engine
+    progress = _Progress(sys.stderr)
     for item in iter_scan(_sources(args), cat, tz=args.tz, since=args.since, until=args.until,
-                          engine=engine):
+                          engine=engine, on_source=progress):
         if isinstance(item, Finding):
             n += 1
             if item.kind == "cause" and item.severity in ("error", "critical", "warning"):
@@ -244,6 +284,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             if item.bytes_read or not any(p.source == item.name and p.severity == "error"
                                           for p in problems):
                 readable += 1
+    progress.done()
     if args.count:
         out.write(f"{matched_lines}\n")
     out.flush()
@@ -263,8 +304,12 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
         args.inputs = ["-"]
     engine = None if args.engine == "auto" else args.engine
     extra = _sources(argparse.Namespace(**{**vars(args), "inputs": []}))
-    report = analyze(list(args.inputs), patterns=args.patterns, tz=args.tz, since=args.since,
-                     until=args.until, engine=engine, sources=extra)
+    progress = _Progress(sys.stderr)
+    try:
+        report = analyze(list(args.inputs), patterns=args.patterns, tz=args.tz, since=args.since,
+                         until=args.until, engine=engine, sources=extra, on_source=progress)
+    finally:
+        progress.done()
     fmt = args.format or "text"
     dest: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:

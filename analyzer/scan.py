@@ -298,8 +298,11 @@ def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], N
 
 def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Matcher, *,
               tz: tzinfo = timezone.utc, since: datetime | None = None,
-              until: datetime | None = None, engine: str | None = None) -> Iterator[ScanItem]:
-    """Scan every source once; yield findings as found, an InputSummary per source, problems."""
+              until: datetime | None = None, engine: str | None = None,
+              on_source: Callable[[SourceInfo], None] | None = None) -> Iterator[ScanItem]:
+    """Scan every source once; yield findings as found, an InputSummary per source, problems.
+
+    ``on_source`` is called as each source starts (progress display)."""
     matcher = catalogue if isinstance(catalogue, Matcher) else Matcher(catalogue, engine=engine)
     cls = _Classifier(matcher, tz, since, until)
     for src in sources:
@@ -307,6 +310,8 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
             yield src
             continue
         info = src.info
+        if on_source is not None:
+            on_source(info)
         pending: list[Problem] = []
 
         def warn(msg: str, line: int | None, offset: int | None, _n: str = info.name) -> None:
@@ -361,11 +366,13 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
 
 def scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Matcher, *,
          tz: tzinfo = timezone.utc, since: datetime | None = None, until: datetime | None = None,
-         engine: str | None = None) -> ScanResult:
+         engine: str | None = None,
+         on_source: Callable[[SourceInfo], None] | None = None) -> ScanResult:
     """Collect :func:`iter_scan` into a :class:`ScanResult`."""
     matcher = catalogue if isinstance(catalogue, Matcher) else Matcher(catalogue, engine=engine)
     res = ScanResult(engine=matcher.engine_name)
-    for item in iter_scan(sources, matcher, tz=tz, since=since, until=until):
+    for item in iter_scan(sources, matcher, tz=tz, since=since, until=until,
+                          on_source=on_source):
         if isinstance(item, Finding):
             res.findings.append(item)
         elif isinstance(item, Problem):

@@ -153,3 +153,38 @@ def test_empty_file_and_many_small_files(tmp_path: Path) -> None:
     code, out, err, rss = nma("scan", "--count", str(d))
     assert code == 1 and out.strip() == "1", err
     assert rss < 200 * 1024
+
+
+def test_progress_line_on_a_terminal_only(tmp_path: Path) -> None:
+    """A real pseudo-terminal on stderr shows the progress line (and clears it); a pipe does not."""
+    import pty
+    import time
+
+    d = tmp_path / "hosts"
+    for h in range(3):
+        for i in range(40):
+            f = d / f"compute-{h:02d}" / "var/log/nova" / f"nova-compute.log.{i}"
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(NOISE.format(s=i % 60) + "\n")
+    master, slave = pty.openpty()
+    env = {**os.environ, "NMA_PROGRESS_AFTER": "0"}
+    p = subprocess.Popen([sys.executable, "-m", "analyzer", "scan", "--count", str(d)], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=slave, env=env)
+    out, _ = p.communicate(timeout=120)
+    os.close(slave)
+    seen = b""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert out.strip() == b"0"
+    assert b"nma: " in seen and b"sources" in seen and b"compute-0" in seen
+    assert seen.endswith(b"\r\x1b[K")  # the line is cleared at the end
+    _, _, err, _ = nma("scan", "--count", str(d))
+    assert "sources" not in err  # not a terminal: no progress output

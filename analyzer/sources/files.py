@@ -677,6 +677,8 @@ class _Tree:
     container_name: str
     manifest: dict[str, ManifestEntry] | None = None
     journals: dict[str, list[str]] = field(default_factory=dict)
+    #: binary journal files of a directory tree, read with the journal collector at the end
+    journal_paths: list[tuple[str, _BundleState]] = field(default_factory=list)
 
 
 @dataclass
@@ -787,8 +789,9 @@ class Collector:
     unreadable thing becomes a :class:`Problem` and the rest is still collected.
     """
 
-    def __init__(self, *, default_host: str | None = None) -> None:
+    def __init__(self, *, default_host: str | None = None, read_journals: bool = True) -> None:
         self.default_host = default_host
+        self.read_journals = read_journals
         self._bundles: dict[str, _BundleState] = {}
         self._seen: set[tuple[int, int]] = set()
         self._stdin_taken = False
@@ -1074,6 +1077,7 @@ class Collector:
             assert pick.state is not None
             if pick.action == "journal":
                 self._note_journal(tree, pick.state, shown, posixpath.dirname(shown) or shown)
+                tree.journal_paths.append((e.full, pick.state))
                 continue
             key = (e.st.st_dev, e.st.st_ino)
             if key in self._seen:
@@ -1098,7 +1102,34 @@ class Collector:
             yield self._source(pick, FileSource(
                 SourceInfo(shown, host=pick.host, kind=kind, origin=pick.state.origin),
                 e.full, sniff.fmt))
+        yield from self._read_journals(tree)
         yield from self._flush_journals(tree)
+
+    def _read_journals(self, tree: _Tree) -> Iterator[LogSource | Problem]:
+        """Binary journal files inside a directory bundle (a sosreport's var/log/journal):
+        read them with the journal collector (systemd-python), host from ``_HOSTNAME``.
+        Without systemd-python they stay reported as "read it with --journal"."""
+        if not self.read_journals or not tree.journal_paths:
+            return
+        try:
+            from systemd import journal as _sj  # noqa: F401
+        except ImportError:
+            return
+        from .journal import journal_sources
+
+        for _path, state in tree.journal_paths:
+            state.kinds.add(SourceKind.JOURNAL)
+        n = 0
+        for item in journal_sources([p for p, _ in tree.journal_paths], since=None, until=None):
+            if not isinstance(item, Problem):
+                n += 1
+                origin = tree.journal_paths[0][1].origin
+                item.info = SourceInfo(item.info.name, host=item.info.host, kind=item.info.kind,
+                                       origin=origin)
+            yield item
+        for _path, state in tree.journal_paths:
+            state.sources += 1 if n else 0
+        tree.journals.clear()  # read: no "read it with --journal" notice
 
     @staticmethod
     def _note_journal(tree: _Tree, state: _BundleState, shown: str, where: str) -> None:

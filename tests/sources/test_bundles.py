@@ -264,7 +264,7 @@ def test_journal_files_are_skipped_with_a_pointer_to_the_journal_collector(tmp_p
     tree(tmp_path / "b", {"var/log/journal/0123/system.journal": b"LPKSHHRH\0\0",
                           "var/log/journal/0123/user-1000.journal~": b"LPKSHHRH\0\0",
                           "var/log/messages": b"May  1 10:00:00 h k: x\n"})
-    c = Collector()
+    c = Collector(read_journals=False)
     sources, problems = split(c.collect([str(tmp_path / "b")]))
     assert [Path(s.info.name).name for s in sources] == ["messages"]
     (pr,) = problems
@@ -488,3 +488,26 @@ def test_inventory_groups_by_origin_and_ignores_loose_files() -> None:
     assert inventory(infos) == {"b1": {SourceKind.NOVA_COMPUTE, SourceKind.UNKNOWN},
                                 "b2": {SourceKind.QEMU}}
     assert os.sep == "/"  # display names are posix paths on the supported platform
+
+
+def test_journal_files_inside_a_bundle_are_read(tmp_path: Path, make_journal_file) -> None:  # type: ignore[no-untyped-def]
+    """A sosreport's var/log/journal is read with the journal collector (real journal file)."""
+    line = ("2024-07-11 22:10:59.946 2 ERROR nova.virt.libvirt.driver [None req-590602d0-3c2b-4a8e-9f1d-6e7a5b4c3d21 "
+            "3de117d2 eab438b1 - - default default] [instance: 7b7edae6-5e8a-4c1f-9d6b-2f3c8a1e4b90] Live Migration "
+            "failure: Cannot recv data: Host key verification failed.: Connection reset by peer")
+    root = tmp_path / "sosreport-cmp-01-2024-07-11-abcdefg"
+    tree(root, {"sos_commands/host/hostname": b"cmp-01\n"})
+    make_journal_file([{"__REALTIME_TIMESTAMP": "1720735859946000", "__MONOTONIC_TIMESTAMP": "1000000",
+                        "_BOOT_ID": "0123456789abcdef0123456789abcdef", "_HOSTNAME": "cmp-01",
+                        "_SYSTEMD_UNIT": "nova-compute.service", "SYSLOG_IDENTIFIER": "nova-compute",
+                        "_PID": "4711", "PRIORITY": "3", "MESSAGE": line}],
+                      root / "var/log/journal/0123/system.journal")
+    c = Collector()
+    sources, problems = split(c.collect([str(root)]))
+    assert not [p for p in problems if "read it with --journal" in p.message], problems
+    (src,) = sources
+    assert src.info.host == "cmp-01" and src.info.kind == SourceKind.NOVA_COMPUTE
+    with src.open() as fh:
+        assert line.encode() in fh.read()
+    (b,) = c.bundles()
+    assert not any("system log" in label for label in b.lacking())
