@@ -358,7 +358,7 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
         p = cat.get(args.arg)
         if args.format == "json":
             print(json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in
-                              ((s, getattr(p, s)) for s in p.__slots__)  # type: ignore[attr-defined]
+                              ((s, getattr(p, s)) for s in p.__slots__)
                               if not k.startswith("samples")}, indent=1, default=str))
             return 0
         print(f"{p.id}  {p.title}\n  kind: {p.kind}  cause: {p.cause}  stage: {p.stage}  "
@@ -417,7 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except BrokenPipeError:
         try:
-            sys.stdout = None  # type: ignore[assignment]
+            sys.stdout = None
         finally:
             return 0
     except KeyboardInterrupt:

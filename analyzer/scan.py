@@ -287,7 +287,7 @@ def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], N
     fh = _Prefetch(cm.__enter__())
     head = fh.read(65536) or b""
     fmt = parsers.sniff_structured(head)
-    stream: BinaryIO = _PrefixedStream(head, fh)  # type: ignore[assignment]
+    stream: BinaryIO = _PrefixedStream(head, fh)  # type: ignore[arg-type,assignment]
     if fmt is not None:
         def on_problem(line: int, msg: str) -> None:
             warn(f"{fmt}: {msg}", line, None)

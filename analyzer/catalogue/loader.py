@@ -73,11 +73,11 @@ def _line_loader() -> Any:
     """
     import yaml
 
-    class _LineLoader(yaml.SafeLoader):
+    class _LineLoader(yaml.SafeLoader):  # type: ignore[misc]
         pass
 
     def _construct_mapping(loader: Any, node: Any) -> dict[Any, Any]:
-        mapping = loader.construct_mapping(node, deep=True)
+        mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
         lines = {}
         for key_node, _ in node.value:
             lines[loader.construct_object(key_node)] = key_node.start_mark.line + 1

@@ -278,7 +278,7 @@ class Matcher:
         try:
             if hasattr(mm, "madvise"):
                 mm.madvise(mmap.MADV_SEQUENTIAL)
-            np = _numpy() if size > SMALL else None
+            np: Any = _numpy() if size > SMALL else None
             arr = np.frombuffer(mm, dtype=np.uint8) if np is not None else None
 
             def count(a: int, b: int) -> int:
@@ -325,8 +325,9 @@ class Matcher:
                 if arr is None:
                     nul = mm.find(b"\x00", a, b)
                 else:  # mmap.find holds the GIL for the whole window; numpy does not
-                    zeros = np.flatnonzero(arr[a:b] == 0) if np.count_nonzero(arr[a:b] == 0) else ()
-                    nul = a + int(zeros[0]) if len(zeros) else -1
+                    nul = -1
+                    if np.count_nonzero(arr[a:b] == 0):
+                        nul = a + int(np.flatnonzero(arr[a:b] == 0)[0])
                 return hits, before, acc + count(prev, b), nul
 
             base_line = 1
@@ -393,7 +394,7 @@ class Matcher:
                 return start  # no record start in the buffer: the line stands alone
             prev = max(limit, buf.rfind(b"\n", limit, pos - 1) + 1)
             if is_start(bytes(buf[prev:min(pos - 1, prev + 512)])):
-                return prev
+                return int(prev)
             pos = prev
         return start
 

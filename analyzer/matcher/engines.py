@@ -138,11 +138,12 @@ class HyperscanEngine:
             starts[e] = s
             ids.setdefault(e, set()).add(pid)
 
-        data = buf if (start == 0 and end == len(buf)) else memoryview(buf)[start:end]
+        data: Any = buf if (start == 0 and end == len(buf)) else memoryview(buf)[start:end]
+        db: Any = self.db
         if scratch is None:
-            self.db.scan(data, match_event_handler=on_match)  # type: ignore[union-attr]
+            db.scan(data, match_event_handler=on_match)
         else:
-            self.db.scan(data, match_event_handler=on_match, scratch=scratch)  # type: ignore[union-attr]
+            db.scan(data, match_event_handler=on_match, scratch=scratch)
         return LineHits(starts, ids)
 
 
