@@ -21,6 +21,7 @@ from typing import BinaryIO
 import re
 
 from . import parsers
+from ._streams import ChunkReader
 from .catalogue import Catalogue
 from .errors import CollectorError
 from .matcher import Matcher, RawHit
@@ -148,28 +149,6 @@ class _Prefetch(io.RawIOBase):
         super().close()
 
 
-class _IterStream(io.RawIOBase):
-    """A read-only stream over an iterator of byte chunks (transcoded journal/docker JSON)."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._it = chunks
-        self._buf = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
-        while not self._buf:
-            try:
-                self._buf = next(self._it)
-            except StopIteration:
-                return 0
-        n = min(len(b), len(self._buf))
-        b[:n] = self._buf[:n]
-        self._buf = self._buf[n:]
-        return n
-
-
 def _is_start(line: bytes) -> bool:
     return parsers.is_record_start(line.decode("latin-1"))
 
@@ -292,7 +271,8 @@ def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], N
         def on_problem(line: int, msg: str) -> None:
             warn(f"{fmt}: {msg}", line, None)
 
-        stream = _IterStream(parsers.transcode(fmt, stream, on_problem))  # type: ignore[assignment]
+        stream = ChunkReader(parsers.transcode(fmt, stream, on_problem),  # type: ignore[assignment]
+                             src.info.name)
     return cm, stream, fh
 
 

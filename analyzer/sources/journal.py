@@ -63,7 +63,8 @@ from typing import TYPE_CHECKING, BinaryIO, cast
 
 from analyzer.errors import CollectorError
 from analyzer.records import LogSource, Problem, SourceInfo, SourceKind
-from analyzer.sources.docker import CHUNK_SIZE, ChunkReader
+from analyzer._streams import ChunkReader
+from analyzer.sources.docker import CHUNK_SIZE
 
 if TYPE_CHECKING:
     from systemd import journal as _journal
