@@ -244,14 +244,21 @@ def _where_ok(where: object, rec: Record) -> bool:
 _COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"PK\x03\x04", b"\x28\xb5\x2f\xfd")
 
 
+#: a file modified more recently than this is read, not mapped: logrotate's copytruncate (or
+#: any truncation) under a mapping would kill the process with SIGBUS, which Python cannot catch
+MAP_QUIET_SECONDS = 120.0
+
+
 def _mappable(path: str) -> bool:
-    """A plain text file on disk (not compressed, not a journal/docker JSON export)."""
+    """A plain text file on disk (not compressed, not a journal/docker JSON export) that is
+    not being written to (see :data:`MAP_QUIET_SECONDS`)."""
     import os
     import stat
+    import time
 
     try:
         st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
+        if not stat.S_ISREG(st.st_mode) or time.time() - st.st_mtime < MAP_QUIET_SECONDS:
             return False
         with open(path, "rb") as fh:
             head = fh.read(65536)
@@ -264,7 +271,13 @@ def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], N
         object, BinaryIO, _Prefetch]:
     cm = src.open()
     fh = _Prefetch(cm.__enter__())
-    head = fh.read(65536) or b""
+    # a pipe may deliver its first bytes in small pieces: sniff on up to 64 KiB (or all of it)
+    head = b""
+    while len(head) < 65536:
+        part = fh.read(65536 - len(head))
+        if not part:
+            break
+        head += part
     fmt = parsers.sniff_structured(head)
     stream: BinaryIO = _PrefixedStream(head, fh)  # type: ignore[arg-type,assignment]
     if fmt is not None:
@@ -284,6 +297,9 @@ def iter_scan(sources: Iterable[LogSource | Problem], catalogue: Catalogue | Mat
 
     ``on_source`` is called as each source starts (progress display)."""
     matcher = catalogue if isinstance(catalogue, Matcher) else Matcher(catalogue, engine=engine)
+    # naive --since/--until are in the same zone as naive log stamps (--tz)
+    since = since.replace(tzinfo=tz) if since is not None and since.tzinfo is None else since
+    until = until.replace(tzinfo=tz) if until is not None and until.tzinfo is None else until
     cls = _Classifier(matcher, tz, since, until)
     for src in sources:
         if isinstance(src, Problem):

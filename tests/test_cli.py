@@ -188,3 +188,34 @@ def test_progress_line_on_a_terminal_only(tmp_path: Path) -> None:
     assert seen.endswith(b"\r\x1b[K")  # the line is cleared at the end
     _, _, err, _ = nma("scan", "--count", str(d))
     assert "sources" not in err  # not a terminal: no progress output
+
+
+def test_recently_written_files_are_read_not_mapped(tmp_path: Path) -> None:
+    """A file being written (logrotate copytruncate risk) takes the read path, an old one is mapped."""
+    from analyzer.scan import MAP_QUIET_SECONDS, _mappable
+
+    f = tmp_path / "nova-compute.log"
+    f.write_text(FAIL + "\n")
+    assert not _mappable(str(f))
+    old = os.stat(f).st_mtime - MAP_QUIET_SECONDS - 5
+    os.utime(f, (old, old))
+    assert _mappable(str(f))
+
+
+def test_slow_pipe_of_journal_json_is_still_recognised(tmp_path: Path) -> None:
+    """Review bug 8: the first bytes of a pipe arrive late; the JSON stream is still detected."""
+    entry = json.dumps({"__REALTIME_TIMESTAMP": "1720735859946000", "_HOSTNAME": "cmp-01",
+                        "SYSLOG_IDENTIFIER": "nova-compute", "_PID": "4711", "MESSAGE": FAIL})
+    script = ("import sys, time; d = sys.stdin.buffer.read(); sys.stdout.buffer.write(d[:5]); "
+              "sys.stdout.flush(); time.sleep(1); sys.stdout.buffer.write(d[5:])")
+    slow = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    scan = subprocess.Popen([sys.executable, "-m", "analyzer", "scan", "--format", "jsonl", "-"], cwd=ROOT,
+                            stdin=slow.stdout, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert slow.stdin is not None and slow.stdout is not None
+    slow.stdin.write((entry + "\n").encode())
+    slow.stdin.close()
+    slow.stdout.close()
+    out, err = scan.communicate(timeout=60)
+    slow.wait()
+    rows = [json.loads(r) for r in out.decode().splitlines()]
+    assert rows and all(r["host"] == "cmp-01" for r in rows), (rows, err)

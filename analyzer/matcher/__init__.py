@@ -126,21 +126,24 @@ class Matcher:
         ``on_warning(message, line, offset)`` reports oddities (NUL bytes, over-long lines).
         ``stats`` receives ``bytes`` and ``lines`` counts.
         """
-        buf = bytearray(chunk_size + max_line)
+        # room for the context kept from the previous round, a chunk, and one over-long line
+        buf = bytearray(MAX_CONTINUATION_BYTES + chunk_size + max_line)
         view = memoryview(buf)
         nlcount = _newline_counter(buf)
         filled = 0
         base_line = 1  # line number of buf[0]
         base_off = 0  # stream offset of buf[0]
+        ctx = 0  # buf[:ctx] was scanned in an earlier round: kept only to walk back into
+        last_byte = 10
         eof = False
         read_error: Exception | None = None
         warned_nul = False
         warned_long = False
         readinto = getattr(fh, "readinto", None)
-        while not eof or filled:
+        while not eof or filled > ctx:
             # 1. fill the buffer: up to chunk_size, or up to capacity while no newline is seen
             cap = len(buf)
-            target = chunk_size
+            target = min(cap, ctx + chunk_size)
             while True:
                 while not eof and filled < target:
                     try:
@@ -160,8 +163,8 @@ class Matcher:
                         eof = True
                         break
                     filled += n
-                cut = buf.rfind(b"\n", 0, filled) + 1
-                if eof or cut or filled >= cap:
+                cut = buf.rfind(b"\n", ctx, filled) + 1
+                if eof or cut > ctx or filled >= cap:
                     break
                 target = cap  # a line longer than the chunk: read on until its end
             if not filled:
@@ -169,43 +172,53 @@ class Matcher:
             # 2. cut at the last newline (or take everything at EOF / over-long lines)
             if eof:
                 cut = filled
-            elif cut == 0:
+            elif cut <= ctx:
                 cut = filled  # no newline in the whole buffer: classify this piece alone
                 if not warned_long:
                     warned_long = True
                     on_warning(f"line longer than {cap / (1 << 20):.0f} MiB: classified in pieces",
-                               base_line, base_off)
-            if not warned_nul and buf.find(b"\x00", 0, cut) >= 0:
+                               base_line + buf.count(b"\n", 0, ctx), base_off + ctx)
+            if not warned_nul and buf.find(b"\x00", ctx, cut) >= 0:
                 warned_nul = True
-                pos = buf.find(b"\x00", 0, cut)
+                pos = buf.find(b"\x00", ctx, cut)
                 on_warning("binary data (NUL bytes) in the stream; scanning it as text",
                            base_line + buf.count(b"\n", 0, pos), base_off + pos)
-            hits = self.engine.scan(buf, cut)
-            records, defer_at = self._group(buf, hits, 0, cut, cut, not eof, is_record_start)
+            hits = self.engine.scan(buf, cut, start=ctx)
+            records, frontier = self._group(buf, hits, ctx, cut, cut, not eof, is_record_start)
             counted_to, counted_lines = 0, 0
             for rstart, rend, hit_ends in records:
                 counted_lines += nlcount(counted_to, rstart)
                 counted_to = rstart
                 yield self._raw_hit(buf, rstart, rend, hit_ends, hits,
                                     base_line + counted_lines, base_off)
-            consumed = defer_at
-            newlines = counted_lines + nlcount(counted_to, consumed)
-            base_line += newlines
-            base_off += consumed
-            rest = filled - consumed
+            # Everything before `frontier` is reported. Keep the record the frontier falls in
+            # (its start, at most MAX_CONTINUATION_BYTES back) as context, so that a hit on a
+            # continuation line in the next round still finds its record start and ids.
+            done_lines = counted_lines + nlcount(counted_to, frontier)
+            if not eof and frontier > ctx:
+                keep_from = self._walk_back(buf, frontier, is_record_start,
+                                            max(0, frontier - MAX_CONTINUATION_BYTES))
+            else:
+                keep_from = frontier
+            if frontier:
+                last_byte = buf[frontier - 1]
+            base_line += done_lines - buf.count(b"\n", keep_from, frontier)
+            base_off += keep_from
+            rest = filled - keep_from
             if rest:
-                buf[0:rest] = buf[consumed:filled]
+                buf[0:rest] = buf[keep_from:filled]
             filled = rest
+            ctx = frontier - keep_from
             if stats is not None:
-                stats["bytes"] = base_off
-                stats["lines"] = base_line - 1
-            if eof and consumed == 0 and rest:
-                # deferred record at the very start with nothing more to read: cannot happen
-                # (eof processes everything) but never spin.
+                stats["bytes"] = base_off + ctx
+                stats["lines"] = base_line - 1 + buf.count(b"\n", 0, ctx)
+            if eof and filled <= ctx:
                 break
         if stats is not None:
-            stats["bytes"] = base_off
-            stats["lines"] = base_line - 1
+            stats["bytes"] = base_off + ctx
+            # a last line without a final newline is a line too
+            stats["lines"] = base_line - 1 + buf.count(b"\n", 0, ctx) + (
+                1 if stats["bytes"] and last_byte != 10 else 0)
         if read_error is not None:
             raise read_error
 
@@ -229,7 +242,7 @@ class Matcher:
             if rstart in records:
                 records[rstart].append(end)
                 continue
-            rend = self._walk_forward(buf, end, limit, is_start)
+            rend = self._walk_forward(buf, end, limit, is_start, at_end=not can_defer)
             if rend is None:
                 if can_defer and rstart > lo:
                     defer_at = rstart  # continuation may go on in the next chunk
@@ -241,13 +254,14 @@ class Matcher:
 
     @staticmethod
     def _raw_hit(buf: Any, rstart: int, rend: int, hit_ends: list[int], hits: LineHits,
-                 line_no: int, base_off: int) -> RawHit:
+                 line_no: int, base_off: int,
+                 extra_ids: dict[int, set[int]] | None = None) -> RawHit:
         lines = bytes(buf[rstart:rend]).split(b"\n")
         hit_idx: set[int] = set()
         idx: set[int] = set()
         for he in hit_ends:
             hit_idx.add(bytes(buf[rstart:he]).count(b"\n") if he > rstart else 0)
-            idx |= hits.ids[he]
+            idx |= hits.ids[he] if he in hits.ids else (extra_ids or {}).get(he, set())
         return RawHit(line_no, tuple(lines), tuple(sorted(hit_idx)), frozenset(idx), base_off + rstart)
 
     def iter_hits_mapped(self, path: str, *, is_record_start: Callable[[bytes], bool],
@@ -332,6 +346,9 @@ class Matcher:
 
             base_line = 1
             last_rstart = -1
+            #: [start, end, hit line ends, ids by hit line end, line number] of a record whose
+            #: continuation lines run into the next window: reported once that window is seen
+            pending: list[Any] | None = None
             prev_forced = False  # the previous window ended mid-line: this one starts mid-line
             warned_nul = warned_long = False
             page = mmap.PAGESIZE
@@ -360,15 +377,33 @@ class Matcher:
                                          back_limit=pos if prev_forced else 0)
                 prev_forced = forced
                 for rstart, rend, hit_ends in records:
+                    if pending is not None and rstart == pending[0]:
+                        # the record that ran past the previous window: more of its lines hit
+                        pending[1] = max(pending[1], rend)
+                        pending[2].extend(hit_ends)
+                        pending[3].update({he: hits.ids[he] for he in hit_ends})
+                        continue
                     if rstart <= last_rstart:
                         continue  # a continuation of a record already reported
+                    if pending is not None:
+                        yield self._raw_hit(mm, pending[0], pending[1], pending[2], hits,
+                                            pending[4], 0, pending[3])
+                        pending = None
                     last_rstart = rstart
                     first = hits.starts[hit_ends[0]]  # start of the first matched line
                     # a record may begin before its first matched line (walked back), even in
                     # the previous window: subtract the newlines in between
                     line_no = base_line + before[first] - (
                         mm[rstart:first].count(b"\n") if rstart < first else 0)
+                    if rend > end:  # its continuation lines reach into the next window
+                        pending = [rstart, rend, list(hit_ends),
+                                   {he: hits.ids[he] for he in hit_ends}, line_no]
+                        continue
                     yield self._raw_hit(mm, rstart, rend, hit_ends, hits, line_no, 0)
+                if pending is not None and pending[1] <= end:
+                    yield self._raw_hit(mm, pending[0], pending[1], pending[2], hits, pending[4], 0,
+                                        pending[3])
+                    pending = None
                 base_line += total
                 if stats is not None:
                     stats["bytes"] = end
@@ -378,9 +413,13 @@ class Matcher:
                 if keep_from > dropped and hasattr(mm, "madvise"):
                     mm.madvise(mmap.MADV_DONTNEED, dropped, keep_from - dropped)
                     dropped = keep_from
+            if pending is not None:
+                yield self._raw_hit(mm, pending[0], pending[1], pending[2], LineHits({}, {}),
+                                    pending[4], 0, pending[3])
             if stats is not None:
                 stats["bytes"] = size
-                stats["lines"] = base_line - 1
+                # a last line without a final newline is a line too
+                stats["lines"] = base_line - 1 + (0 if mm[size - 1] == 10 else 1)
         finally:
             pool.shutdown(wait=True)
             del arr  # release the buffer export before closing the map
@@ -399,17 +438,24 @@ class Matcher:
         return start
 
     @staticmethod
-    def _walk_forward(buf: bytearray, end: int, cut: int, is_start: Callable[[bytes], bool]) -> int | None:
-        """End offset of the record whose last known line ends at ``end`` (None: ran off the chunk)."""
+    def _walk_forward(buf: Any, end: int, cut: int, is_start: Callable[[bytes], bool],
+                      at_end: bool = False) -> int | None:
+        """End offset of the record whose last known line ends at ``end``.
+
+        None: its continuation lines may run past ``cut`` (more data may follow). With
+        ``at_end``, ``cut`` is the end of the data: a last line without a newline is judged too.
+        """
         pos = end
         limit = end + MAX_CONTINUATION_BYTES
         for _ in range(MAX_CONTINUATION_LINES):
             if pos >= cut - 1:
-                return None
+                return pos if at_end else None
             nxt = pos + 1
             nl = buf.find(b"\n", nxt, cut)
             if nl < 0:
-                return None
+                if not at_end:
+                    return None
+                return pos if is_start(bytes(buf[nxt:min(cut, nxt + 512)])) else cut
             line = bytes(buf[nxt:min(nl, nxt + 512)])
             if not line.strip() and nl + 1 < cut and is_start(bytes(buf[nl + 1:nl + 513])):
                 return pos  # a blank line then a new record: the blank line is not ours

@@ -54,7 +54,7 @@ class Engine(Protocol):
 # Trailing greedy atoms do not change whether a line matches, but Hyperscan reports every
 # end offset of a match, so `(?P<reason>[^\n]+)` on a 5 KB line would call back 5000 times.
 # The scan expression drops them (the `regex` pass on the matched line extracts the field).
-_TRAIL = re.compile(r"(?:\[(?:\\.|[^\]\\])+\]|\.|\\[A-Za-z])([+*])(\)*)$")
+_TRAIL = re.compile(r"(?:\[(?:\\.|[^\]\\])+\]|\\.|(?<!\\)\.)([+*])(\)*)$")
 
 
 def scan_expression(rx: str) -> str:
@@ -63,11 +63,13 @@ def scan_expression(rx: str) -> str:
         m = _TRAIL.search(rx)
         if not m:
             return rx
-        atom_end = m.start(1)
-        closers = m.group(2)
+        atom = rx[m.start():m.start(1)]
+        before = rx[:m.start()]
+        if atom.startswith("\\") and (len(before) - len(before.rstrip("\\"))) % 2:
+            return rx  # the "escape" is itself an escaped backslash: leave the pattern alone
         if m.group(1) == "+":
-            return rx[:atom_end] + closers  # one char still required
-        rx = rx[:m.start()] + closers  # '*': the atom may be absent: drop it, keep trimming
+            return rx[:m.start(1)] + m.group(2)  # one char still required
+        rx = before + m.group(2)  # '*': the atom may be absent: drop it, keep trimming
 
 
 def _line_bounds(buf: Any, end: int, pos: int, lo: int = 0) -> tuple[int, int]:
@@ -162,6 +164,9 @@ class Re2Engine:
             parts.append(f"(?i:{body})" if ci else f"(?:{body})")
         opts = re2.Options()
         opts.max_mem = 256 << 20
+        # bytes are matched as Latin-1, like Hyperscan matches bytes: a line with invalid
+        # UTF-8 (a replaced display name, binary noise) must still match
+        opts.encoding = re2.Options.Encoding.LATIN1
         self._combined = re2.compile("|".join(parts).encode("utf-8"),
                                      options=opts) if parts else None
         self._set = re2.Set.SearchSet(opts)

@@ -125,7 +125,7 @@ def test_multiline_records_are_joined_even_at_chunk_edges(catalogue, chunk: int)
 
 def test_nul_bytes_and_overlong_line_are_reported_not_fatal(catalogue) -> None:  # type: ignore[no-untyped-def]
     data = (b"2024-07-11 22:00:00.000 2 INFO a [-] ok\n" + b"\x00\x01binary\n"
-            + b"y" * 5000 + b" Live Migration failure: inside a huge line " + b"z" * 5000 + b"\n"
+            + b"y" * 150000 + b" Live Migration failure: inside a huge line " + b"z" * 150000 + b"\n"
             + b"2024-07-11 22:00:01.000 2 ERROR a [-] Live Migration failure: after\n")
     m = Matcher(catalogue, cache_dir=None)
     warnings: list[tuple[str, int | None]] = []
@@ -176,3 +176,56 @@ def test_mapped_file_path_equals_reference(catalogue, engine: str, window: int, 
     assert all(ref[line] <= got[line] for line in ref)
     assert stats == {"bytes": len(data), "lines": data.count(b"\n")}
     assert joined == data.count(b"CPU doesn't have compatibility.")
+
+
+def _pair_catalogue(tmp: Path):  # type: ignore[no-untyped-def]
+    for pid, rx in (("LM911", "FIRST marker here"), ("LM912", "SECOND marker here")):
+        (tmp / f"{pid}-x.yaml").write_text(PAT.format(id=pid, rx=rx, ci="false", m=rx))
+    return load_catalogue([tmp], builtin=False)
+
+
+@pytest.mark.parametrize("window", [21, 40, 64])
+def test_record_straddling_windows_keeps_every_hit(tmp_path: Path, window: int) -> None:
+    """Review bug 2: a continuation line in the next mmap window must add its pattern."""
+    cat = _pair_catalogue(tmp_path)
+    data = b"2026-01-01 rec FIRST marker here\n  cont SECOND marker here\n2026-01-01 next\n"
+    f = tmp_path / "a.log"
+    f.write_bytes(data)
+    m = Matcher(cat, cache_dir=None)
+    (hit,) = list(m.iter_hits_mapped(str(f), is_record_start=_start, window=window,
+                                     on_warning=lambda *a: None))
+    assert hit.line_no == 1 and hit.hit_lines == (0, 1) and len(hit.pattern_idx) == 2
+    assert hit.lines == (b"2026-01-01 rec FIRST marker here", b"  cont SECOND marker here")
+
+
+@pytest.mark.parametrize("chunk", [22, 30, 50])
+def test_stream_continuation_hit_finds_record_start_in_previous_chunk(tmp_path: Path, chunk: int) -> None:
+    """Review bug 3: the record start (with its ids) lies in the chunk already consumed."""
+    cat = _pair_catalogue(tmp_path)
+    data = b"2026-01-01 rec no hit\n  cont SECOND marker here\n2026-01-01 next\n"
+    m = Matcher(cat, cache_dir=None)
+    stats: dict[str, int] = {}
+    (hit,) = list(m.iter_hits(io.BytesIO(data), is_record_start=_start, chunk_size=chunk,
+                              on_warning=lambda *a: None, stats=stats))
+    assert hit.line_no == 1 and hit.hit_lines == (1,)
+    assert hit.lines == (b"2026-01-01 rec no hit", b"  cont SECOND marker here")
+    assert stats == {"bytes": len(data), "lines": 3}
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_last_line_without_newline_is_its_own_record(tmp_path: Path, mapped: bool) -> None:
+    """Review bug 6: the final unterminated line is a record start, not a continuation."""
+    cat = _pair_catalogue(tmp_path)
+    data = b"2026-01-01 a FIRST marker here\n2026-01-01 b next record"
+    f = tmp_path / "b.log"
+    f.write_bytes(data)
+    m = Matcher(cat, cache_dir=None)
+    stats: dict[str, int] = {}
+    if mapped:
+        hits = list(m.iter_hits_mapped(str(f), is_record_start=_start, on_warning=lambda *a: None,
+                                       stats=stats))
+    else:
+        hits = list(m.iter_hits(io.BytesIO(data), is_record_start=_start, on_warning=lambda *a: None,
+                                stats=stats))
+    assert [h.lines for h in hits] == [(b"2026-01-01 a FIRST marker here",)]
+    assert stats["lines"] == 2
