@@ -6,7 +6,11 @@ against elapsed seconds). A Content-Security-Policy meta tag forbids every exter
 even a stray reference could not leak a request when an operator opens the file. All log
 text is escaped with :func:`html.escape`.
 
-Colours are named once (``COLORS``) so tests can look for them in a screenshot.
+Colours are named once (``COLORS``) so tests can look for them in a screenshot. In the
+timeline chart every root-cause line is drawn in the cause colour, but only the key evidence
+line gets the dashed rule and the label (kept inside the chart). Events tables fold lines
+longer than a few hundred characters (Nova's DEBUG dumps) and the events of completed
+migrations.
 """
 
 from __future__ import annotations
@@ -22,17 +26,23 @@ from ._common import (
     applied_offset,
     as_utc,
     duration_s,
+    evidence_groups,
     fmt_bytes,
     fmt_offset,
     headline,
     hms,
     impact,
+    is_key_entry,
     is_primary_entry,
     key_evidence,
     lane_hosts,
+    line_span,
     locator,
+    logged_time,
     offsets_by_host,
     outcome_label,
+    route_text,
+    single_instant,
     stamp,
 )
 from .guidance import prevention_for
@@ -53,6 +63,10 @@ COLORS: Mapping[str, str] = {
 
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 _TITLE_CLIP = 400  # tooltip text; a joined traceback would make a useless tooltip
+# an events-table cell shows this much of a log line; the rest folds away (Nova's DEBUG dumps
+# of LibvirtLiveMigrateData run to several KB and made the table pages long)
+_LINE_CLIP, _LINE_CLIP_LINES = 240, 3
+_LABEL_CHAR_W = 7.2  # average advance of the 12px SVG label font, to keep labels inside
 
 _CSS = """
 :root { --cause: %(cause)s; --symptom: %(symptom)s; --failure: %(failure)s; --ok: %(ok)s; }
@@ -97,11 +111,15 @@ svg text { font: 12px system-ui, "DejaVu Sans", sans-serif; fill: #1f2328; }
 svg .lane-bg { fill: #f6f8fa; } svg .lane-bg.alt { fill: #ffffff; }
 svg .axis { stroke: #57606a; stroke-width: 1; } svg .grid { stroke: #d0d7de; stroke-width: 1; }
 svg .cause-line { stroke: var(--cause); stroke-width: 2; stroke-dasharray: 5 3; }
+svg text.cause-label { fill: var(--cause); }  /* CSS beats a fill="" attribute */
+svg text.lane-sub { fill: #57606a; }
 .legend span { display: inline-block; margin-right: 14px; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 50%%;
           vertical-align: -1px; margin-right: 4px; }
 .problems li.error { color: #a50f15; }  /* not the cause colour: that one marks the cause only */
 .note { color: #57606a; }
+details.more > summary { color: #57606a; cursor: pointer; font-size: 12px; }
+p.step { margin: 4px 0; }
 """
 
 
@@ -168,7 +186,10 @@ def _timeline_svg(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
     def x(ts: datetime) -> float:
         return _TL_LEFT + (as_utc(ts).timestamp() - start) / total * plot_w
 
-    roles = {m.source_host: "source", m.dest_host: "destination"}
+    # the unknown-host lane (None) gets no role: with both ends unknown, None would be keyed
+    # twice and the lane labelled "destination"
+    roles = {h: r for h, r in ((m.source_host, "source"), (m.dest_host, "destination"))
+             if h is not None}
     parts = [f'<svg class="timeline" viewBox="0 0 {_TL_W} {height}" width="{_TL_W}" '
              f'height="{height}" role="img" aria-label="Timeline of {h(m.id)} across hosts">']
     parts.append(f'<text x="{_TL_LEFT}" y="16">{h(stamp(t0)[:10])} (UTC, clock-corrected)</text>')
@@ -176,8 +197,8 @@ def _timeline_svg(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
     for i, host in enumerate(lanes):
         y0 = _TL_TOP + i * _LANE_H
         lane_y[host] = y0 + _LANE_H / 2
-        role = roles.get(host) or next((e.role for e in m.timeline if e.host == host and e.role),
-                                       None)
+        role = (roles.get(host) if host is not None else None) or next(
+            (e.role for e in m.timeline if e.host == host and e.role), None)
         label = host or "(unknown host)"
         off = offsets.get(host) if host else None
         parts.append(f'<g class="lane" data-host="{h(label)}">')
@@ -186,8 +207,9 @@ def _timeline_svg(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
         parts.append(f'<text x="8" y="{y0 + 19}" font-weight="600">{h(_clip(label, 22))}</text>')
         sub = role or ""
         if off is not None and fmt_offset(off.offset_s):
-            sub += f"  clock {fmt_offset(off.offset_s)}"
-        parts.append(f'<text x="8" y="{y0 + 35}" fill="#57606a">{h(sub)}</text>')
+            # SVG collapses runs of spaces: a visible separator keeps role and clock apart
+            sub += f"{' · ' if sub else ''}clock {fmt_offset(off.offset_s)}"
+        parts.append(f'<text class="lane-sub" x="8" y="{y0 + 35}">{h(sub)}</text>')
         parts.append("</g>")
     # ticks
     axis_y = _TL_TOP + _LANE_H * len(lanes)
@@ -205,25 +227,37 @@ def _timeline_svg(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
                      f'y2="{axis_y}"/>')
         parts.append(f'<text x="{tx:.1f}" y="{axis_y + 16}" text-anchor="middle">{label}</text>')
         tick += step
-    # marks: events first, causes on top, the primary cause last so nothing hides it
-    ordered = sorted(timed, key=lambda e: (is_primary_entry(e, m), e.kind == "cause"))
+    # marks: events first, causes on top, the primary cause last so nothing hides it; of the
+    # primary lines only the key evidence line gets the dashed rule and the label (several
+    # cause lines within milliseconds would stack their labels into an unreadable smear)
+    ordered = sorted(timed, key=lambda e: (is_primary_entry(e, m), is_key_entry(e, m),
+                                           e.kind == "cause"))
     for e in ordered:
         assert e.timestamp is not None
         primary = is_primary_entry(e, m)
+        key = primary and is_key_entry(e, m)
         cx, cy = x(e.timestamp), lane_y.get(e.host, lane_y.get(None, _TL_TOP + _LANE_H / 2))
         color = _entry_color(e.kind, e.severity, primary)
         what = (f"cause {e.cause}" if e.kind == "cause" else (e.stage or "event"))
         shift = fmt_offset(applied_offset(e, offsets))
         tip = (f"{hms(e.timestamp)}Z{' (clock ' + shift + ')' if shift else ''} "
                f"{e.host or '?'} {what} [{e.pattern_id}] {_clip(_first_line(e.text), _TITLE_CLIP)}")
-        cls = "mark primary-cause" if primary else f"mark {h(e.kind)}"
-        if primary:
+        cls = "mark primary-cause" if key else (
+            "mark cause primary-line" if primary else f"mark {h(e.kind)}")
+        if key:
             parts.append(f'<line class="cause-line" x1="{cx:.1f}" y1="{_TL_TOP}" x2="{cx:.1f}" '
                          f'y2="{axis_y}"/>')
             parts.append(f'<circle class="{cls}" cx="{cx:.1f}" cy="{cy:.1f}" r="9" fill="{color}" '
                          f'stroke="#fff" stroke-width="2"><title>{h(tip)}</title></circle>')
-            parts.append(f'<text x="{cx + 12:.1f}" y="{cy - 10:.1f}" font-weight="600" '
-                         f'fill="{color}">{h(e.cause or "")}</text>')
+            label = e.cause or ""
+            # right of the mark, or left of it when it would run off the chart
+            if cx + 12 + len(label) * _LABEL_CHAR_W > _TL_W - 4:
+                lx, anchor = cx - 12, "end"
+            else:
+                lx, anchor = cx + 12, "start"
+            parts.append(f'<text class="cause-label" x="{lx:.1f}" y="{cy - 10:.1f}" '
+                         f'text-anchor="{anchor}" font-weight="600" fill="{color}">'
+                         f"{h(label)}</text>")
         elif e.kind == "cause":
             r = 7
             pts = f"{cx:.1f},{cy - r:.1f} {cx + r:.1f},{cy:.1f} {cx:.1f},{cy + r:.1f} {cx - r:.1f},{cy:.1f}"
@@ -305,25 +339,43 @@ def _convergence_svg(m: Migration) -> str:
 
 # -- sections -----------------------------------------------------------------------------
 
-def _evidence_html(ev: Evidence) -> str:
+def _evidence_html(group: list[Evidence], offsets: Mapping[str, ClockOffset]) -> str:
+    """One piece of evidence: consecutive lines of one file for one reason, one block."""
+    ev = group[0]
+    when = stamp(ev.timestamp)
+    logged = logged_time(ev, offsets)
+    if logged is not None:
+        when += f" (logged {hms(logged[0])}Z, clock {fmt_offset(logged[1])})"
+    count = f"{len(group)} lines · " if len(group) > 1 else ""
     loc = (f'<div class="evloc"><b>{h(ev.host or "(unknown host)")}</b> '
-           f'<code>{h(locator(ev.source, ev.line))}</code> {h(stamp(ev.timestamp))} '
-           f'<span class="note">{h(ev.role)} · {h(ev.pattern_id)} {h(ev.title)}</span></div>')
-    return loc + f'<pre class="log {h(ev.role)}">{h(ev.text)}</pre>'
+           f'<code>{h(line_span(group[0], group[-1], len(group)))}</code> {h(when)} '
+           f'<span class="note">{h(count)}{h(ev.role)} · {h(ev.pattern_id)} {h(ev.title)}'
+           "</span></div>")
+    text = "\n".join(e.text.rstrip("\n") for e in group)
+    return loc + f'<pre class="log {h(ev.role)}">{h(text)}</pre>'
 
 
-def _verdict_html(m: Migration) -> str:
+def _step_html(step: str) -> str:
+    """A remediation step: a one-paragraph sentence with `commands` as prose, else verbatim."""
+    if "\n" not in step.strip() and step.count("`") % 2 == 0 and "`" in step:
+        return f'<p class="step">{_inline_code(step)}</p>'
+    return f"<pre>{h(step)}</pre>"
+
+
+def _verdict_html(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
     state = "completed" if m.outcome is Outcome.COMPLETED else (
         "failed" if m.outcome.failed else "other")
     mark = {"completed": "✔", "failed": "✖"}.get(state, "?")
     imp = impact(m)
     d = duration_s(m)
-    when = f"{stamp(m.start)} → {stamp(m.end)}" + (f" ({d:.1f} s)" if d is not None else "")
+    if single_instant(m):
+        when = f"{stamp(m.start)} (one timestamped line: duration unknown)"
+    else:
+        when = f"{stamp(m.start)} → {stamp(m.end)}" + (f" ({d:.1f} s)" if d is not None else "")
     rows = [
-        ("Route", f"{h(m.source_host or '(unknown)')} (source) → "
-                  f"{h(m.dest_host or '(unknown)')} (destination)"),
+        ("Route", h(route_text(m))),
         ("Time", h(when)),
-        ("Impact", h(imp.note)),
+        ("Impact", _inline_code(imp.note)),
     ]
     if m.request_ids:
         rows.append(("Requests", " ".join(f"<code>{h(r)}</code>" for r in m.request_ids)))
@@ -338,11 +390,12 @@ def _verdict_html(m: Migration) -> str:
                      f"<p>{h(rc.summary)}</p><p class=\"note\">{h(rc.why)}</p>"))
         ev = key_evidence(rc)
         if ev is not None:
-            rows.append(("Evidence", _evidence_html(ev)))
+            group = next((g for g in evidence_groups(rc.evidence) if g[0] is ev), [ev])
+            rows.append(("Evidence", _evidence_html(group, offsets)))
         fix = f"<pre class=\"fix\">{h(rc.fix)}</pre>" if rc.fix else ""
         steps = [s for s in m.remediation if s.strip() != rc.fix.strip()]
         if steps:
-            fix += "<ol>" + "".join(f"<li><pre>{h(s)}</pre></li>" for s in steps) + "</ol>"
+            fix += "<ol>" + "".join(f"<li>{_step_html(s)}</li>" for s in steps) + "</ol>"
         if fix:
             rows.append(("Fix", fix))
     body = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows)
@@ -350,6 +403,17 @@ def _verdict_html(m: Migration) -> str:
             f'<h3>{mark} {h(m.id)} <span class="outcome {state}">{h(outcome_label(m.outcome))}'
             f"</span> · instance <code>{h(m.instance_uuid or '(unknown)')}</code></h3>"
             f"<dl>{body}</dl></article>")
+
+
+def _line_html(text: str) -> str:
+    """A log line in a table cell: its head, and the rest folded away when it is long."""
+    lines = text.splitlines() or [""]
+    if len(text) <= _LINE_CLIP and len(lines) <= _LINE_CLIP_LINES:
+        return f'<pre class="line">{h(text)}</pre>'
+    head = "\n".join(lines[:_LINE_CLIP_LINES])
+    head = head[:_LINE_CLIP].rstrip() + " …"
+    return (f'<pre class="line">{h(head)}</pre><details class="more"><summary>whole line '
+            f"({len(text)} characters)</summary><pre class=\"line\">{h(text)}</pre></details>")
 
 
 def _timeline_table(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
@@ -364,23 +428,31 @@ def _timeline_table(m: Migration, offsets: Mapping[str, ClockOffset]) -> str:
             f'<td class="mono num nowrap">{h(fmt_offset(applied_offset(e, offsets)))}</td>'
             f'<td class="nowrap">{h(e.host or "?")}<br><span class="note">{h(e.role or "-")}'
             f"</span></td><td>{label}</td>"
-            f'<td class="text">{h(e.title)}<pre class="line">{h(e.text)}</pre>'
+            f'<td class="text">{h(e.title)}{_line_html(e.text)}'
             f'<span class="note mono">{h(locator(e.source, e.line))}</span></td></tr>')
-    return ("<details open><summary>Events ({n})</summary><table class=\"events\"><thead><tr>"
-            "<th>Time (UTC)</th><th>Clock adj.</th><th>Host / role</th>"
+    # the events of a completed migration are folded: the failed one is what is read first
+    state = "" if m.outcome is Outcome.COMPLETED else " open"
+    return (f"<details{state}><summary>Events ({len(rows)})</summary><table class=\"events\">"
+            "<thead><tr><th>Time (UTC)</th><th>Clock adj.</th><th>Host / role</th>"
             "<th>Stage / cause</th><th>Event and log line</th></tr></thead><tbody>"
-            .format(n=len(rows)) + "".join(rows) + "</tbody></table></details>")
+            + "".join(rows) + "</tbody></table></details>")
 
 
 def _offsets_html(offsets: Sequence[ClockOffset]) -> str:
+    """Shifted hosts with the reasoning behind the shift; unshifted hosts on one line."""
     if not offsets:
         return ""
     items = []
     for o in offsets:
+        if not fmt_offset(o.offset_s):
+            continue
         lo = "−∞" if o.lower_s is None else f"{o.lower_s:+.2f} s"
         hi = "+∞" if o.upper_s is None else f"{o.upper_s:+.2f} s"
         items.append(f"<li><b>{h(o.host)}</b> {o.offset_s:+.2f} s (between {h(lo)} and "
                      f"{h(hi)}): {h(o.basis)}</li>")
+    unshifted = [o.host for o in offsets if not fmt_offset(o.offset_s)]
+    if unshifted:
+        items.append(f"<li>not shifted: {h(', '.join(unshifted))}</li>")
     return ('<p class="note">Times are UTC, corrected by these clock offsets (seconds added to '
             f"each host's logged time):</p><ul class=\"offsets\">{''.join(items)}</ul>")
 
@@ -452,7 +524,7 @@ def render_html(report: Report) -> str:
     body.append('<section id="verdicts"><h2>Verdicts</h2>')
     if not report.migrations:
         body.append("<p>No live migration found in the input.</p>")
-    body += [_verdict_html(m) for m in report.migrations]
+    body += [_verdict_html(m, offsets) for m in report.migrations]
     body.append("</section>")
 
     if report.migrations:
@@ -460,7 +532,8 @@ def render_html(report: Report) -> str:
         body.append(_offsets_html(report.clock_offsets))
         body.append(_legend(any(m.root_cause is not None for m in report.migrations)))
         for m in report.migrations:
-            body.append(f"<h3>{h(m.id)} · {h(m.source_host or '?')} → {h(m.dest_host or '?')} · "
+            body.append(f"<h3>{h(m.id)} · {h(m.source_host or 'unknown source')} → "
+                        f"{h(m.dest_host or 'unknown destination')} · "
                         f"{h(outcome_label(m.outcome))}</h3>")
             body.append(_timeline_svg(m, offsets))
             body.append(_timeline_table(m, offsets))
@@ -500,7 +573,7 @@ def render_html(report: Report) -> str:
                     "<th>Migration</th><th>What</th><th>Why</th><th>How to get it</th></tr>"
                     "</thead><tbody>")
         body += [f"<tr><td>{h(m.id)}</td><td>{h(x.what)}</td><td>{h(x.why)}</td>"
-                 f"<td><pre>{h(x.how)}</pre></td></tr>" for m, x in missing]
+                 f"<td>{_step_html(x.how)}</td></tr>" for m, x in missing]
         body.append("</tbody></table></section>")
 
     body.append('<section id="inputs"><h2>Inputs</h2>')

@@ -1,13 +1,18 @@
 """Markdown reporter: a post-incident report in the usual RCA shape.
 
 Sections: title, Summary (what failed, impact per instance), Timeline (one table per
-migration, clock-corrected UTC), Root cause (cause, confidence, why, evidence as fenced log
-lines), Contributing factors (secondary causes and why they ranked lower), Fix, Prevention
-(the fix made permanent + :data:`analyzer.report.guidance.PREVENTION`), Missing evidence,
-Appendix (inputs, unreadable inputs, clock offsets).
+migration, clock-corrected UTC; one row per log line, runs of identical lines as one row
+with a count; the convergence of memory under the table), Root cause (cause, confidence, why,
+evidence as fenced log lines, consecutive lines of one file for one reason in one block, with
+the time the line carries when its host's clock was shifted), Contributing factors (secondary
+causes and why they ranked lower), Fix, Prevention (the fix made permanent +
+:data:`analyzer.report.guidance.PREVENTION`), Missing evidence, Appendix (inputs, unreadable
+inputs, clock offsets).
 
 Log text is untrusted: in prose and tables it is escaped (GitHub-flavoured Markdown), in
 evidence it goes into fenced blocks whose fence is longer than any backtick run in the text.
+Sentences of our own that quote commands in backticks (remediation, impact, "how to get it")
+keep those spans as code (:func:`md_inline`).
 """
 
 from __future__ import annotations
@@ -15,23 +20,29 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..model import CauseVerdict, Evidence, Migration, Report
+from ..model import CauseVerdict, ClockOffset, Evidence, Migration, Report
 from ._common import (
     TOOL_NAME,
     applied_offset,
+    evidence_groups,
     fmt_bytes,
     fmt_offset,
     headline,
+    hms,
     impact,
-    is_primary_entry,
+    line_span,
     locator,
+    logged_time,
+    migration_hosts,
     offsets_by_host,
     outcome_label,
+    route_text,
     stamp,
+    timeline_rows,
 )
 from .guidance import prevention_for
 
-__all__ = ["render_markdown", "md_escape", "md_code", "md_fence"]
+__all__ = ["render_markdown", "md_escape", "md_code", "md_fence", "md_inline"]
 
 _EVENT_CLIP = 200  # timeline cells hold the first line of the text, clipped: the table stays readable
 # characters that are Markdown syntax anywhere in a line (emphasis, code, links, tables,
@@ -56,6 +67,26 @@ def md_code(text: str, *, in_table: bool = False) -> str:
         flat = flat.replace("|", "\\|")
     pad = " " if flat.startswith("`") or flat.endswith("`") or not flat else ""
     return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def md_inline(text: str, *, in_table: bool = False) -> str:
+    """Prose whose `backtick spans` are commands: the spans become code, the rest is escaped.
+
+    The correlator's remediation and "how to get it" sentences quote commands in backticks;
+    escaping the backticks (as for log text) would print them literally. Unbalanced backticks
+    are not trusted as markup and are escaped with the rest.
+    """
+    flat = " ".join(text.split())
+    pieces = flat.split("`")
+    if len(pieces) % 2 == 0:
+        return md_escape(flat)
+    out = []
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            out.append(md_code(piece, in_table=in_table))
+        else:  # escaped like md_escape, but keeping the spaces next to the code spans
+            out.append(_MD_SPECIAL.sub(r"\\\1", piece.replace("&", "&amp;").replace("<", "&lt;")))
+    return "".join(out)
 
 
 def md_fence(text: str, info: str = "text") -> list[str]:
@@ -85,11 +116,18 @@ def _host(h: str | None) -> str:
     return md_escape(h) if h else "unknown"
 
 
-def _evidence_block(ev: Evidence) -> list[str]:
-    where = (f"**{_host(ev.host)}** {md_code(locator(ev.source, ev.line))} at "
-             f"{md_escape(stamp(ev.timestamp))}, {md_escape(ev.role)}: "
+def _evidence_block(group: list[Evidence], offsets: dict[str, ClockOffset]) -> list[str]:
+    """Consecutive lines of one file for one reason: one heading, one fenced block."""
+    ev = group[0]
+    when = md_escape(stamp(ev.timestamp))
+    logged = logged_time(ev, offsets)
+    if logged is not None:
+        when += f" (logged {hms(logged[0])}Z, clock {md_escape(fmt_offset(logged[1]))})"
+    lines = f"{len(group)} lines, " if len(group) > 1 else ""
+    where = (f"**{_host(ev.host)}** {md_code(line_span(group[0], group[-1], len(group)))} at "
+             f"{when}, {lines}{md_escape(ev.role)}: "
              f"{md_escape(ev.pattern_id)} {md_escape(ev.title)}")
-    return [where, "", *md_fence(ev.text, "log"), ""]
+    return [where, "", *md_fence("\n".join(e.text.rstrip("\n") for e in group), "log"), ""]
 
 
 def _summary(report: Report) -> list[str]:
@@ -105,9 +143,8 @@ def _summary(report: Report) -> list[str]:
                      f"{rc.confidence:.2f})" if rc else "cause not attributed")
             out.append(
                 f"- Live migration **{md_escape(m.id)}** of instance "
-                f"{md_code(m.instance_uuid or 'unknown')} from {_host(m.source_host)} to "
-                f"{_host(m.dest_host)} **{outcome_label(m.outcome)}** at "
-                f"{md_escape(stamp(m.end))}: {cause}.")
+                f"{md_code(m.instance_uuid or 'unknown')}, {md_escape(route_text(m))}, "
+                f"**{outcome_label(m.outcome)}** at {md_escape(stamp(m.end))}: {cause}.")
         out.append("")
     elif report.migrations:
         out += ["No live migration failed.", ""]
@@ -121,11 +158,27 @@ def _summary(report: Report) -> list[str]:
             where = f"{_host(imp.host)} ({imp.side})" if imp.host else "unknown"
             rows.append([md_escape(m.id), md_code(m.instance_uuid or "unknown", in_table=True),
                          md_escape(outcome_label(m.outcome)), where, md_escape(imp.state),
-                         md_escape(imp.note)])
+                         md_inline(imp.note, in_table=True)])
         out += _table(["Migration", "Instance", "Outcome", "Instance is now on", "State",
                        "Notes"], rows)
         out.append("")
     return out
+
+
+def _convergence_line(m: Migration) -> list[str]:
+    """One sentence on memory convergence: the RCA of a timeout hinges on it."""
+    c = m.convergence
+    if c is None:
+        return []
+    summary = c.summary.strip()
+    if summary and summary[-1] not in ".!?":
+        summary += "."
+    text = f"**Convergence** ({md_escape(c.trend)}): {md_escape(summary)}"
+    pts = c.points
+    if pts and len(pts) <= 40:
+        series = ", ".join(f"{p.memory_remaining_pct}%" for p in pts)
+        text += f" Memory remaining per sample: {series}."
+    return [text, ""]
 
 
 def _timeline(report: Report) -> list[str]:
@@ -133,7 +186,8 @@ def _timeline(report: Report) -> list[str]:
     if not report.migrations:
         return out + ["No migration events.", ""]
     out += ["All times are UTC, corrected for the clock offset of each host "
-            "(column *Clock adj.*: seconds added to the logged time)."]
+            "(column *Clock adj.*: seconds added to the logged time). Consecutive lines that "
+            "say the same thing are one row (*×N*)."]
     out.append("")
     offsets = offsets_by_host(report.clock_offsets)
     for m in report.migrations:
@@ -143,27 +197,33 @@ def _timeline(report: Report) -> list[str]:
             out += ["No classified lines.", ""]
             continue
         rows = []
-        for e in m.timeline:
+        for r in timeline_rows(m):
+            e = r.entry
             if e.kind == "cause":
                 label = f"cause: {md_code(e.cause or 'other', in_table=True)}"
-                if is_primary_entry(e, m):
+                if r.primary:
                     label = f"**{label} (root cause)**"
             else:
                 label = md_escape(e.stage or "-")
+            event = md_escape(e.title or _first_line(e.text))
+            if r.count > 1:
+                until = r.until
+                event += f" (×{r.count}" + (f", until {hms(until)}Z)" if until else ")")
             rows.append([
                 md_escape(stamp(e.timestamp)), md_escape(fmt_offset(applied_offset(e, offsets))),
-                _host(e.host), md_escape(e.role or "-"), label,
-                md_escape(e.title or _first_line(e.text)),
-                md_code(locator(e.source, e.line), in_table=True),
+                _host(e.host), md_escape(e.role or "-"), label, event,
+                md_code(line_span(e, r.last, r.count), in_table=True),
             ])
         out += _table(["Time (UTC)", "Clock adj.", "Host", "Role", "Stage / cause", "Event",
                        "Log line"], rows)
         out.append("")
+        out += _convergence_line(m)
     return out
 
 
 def _root_cause(report: Report) -> list[str]:
     out = ["## Root cause", ""]
+    offsets = offsets_by_host(report.clock_offsets)
     with_cause = [m for m in report.migrations if m.root_cause is not None]
     if not with_cause:
         return out + ["No root cause: no migration failed, or no failure line could be "
@@ -176,8 +236,8 @@ def _root_cause(report: Report) -> list[str]:
                 f"- **Confidence:** {rc.confidence:.2f} (pattern {md_escape(rc.pattern_id)})",
                 f"- **What happened:** {md_escape(rc.summary)}",
                 f"- **Why:** {md_escape(rc.why)}", "", "Evidence:", ""]
-        for ev in rc.evidence:
-            out += _evidence_block(ev)
+        for group in evidence_groups(rc.evidence):
+            out += _evidence_block(group, offsets)
     return out
 
 
@@ -225,7 +285,7 @@ def _fix(report: Report) -> list[str]:
                     out += [f"{i}. See below:", ""]
                     out += ["   " + ln for ln in md_fence(step)]
                 else:
-                    out.append(f"{i}. {md_escape(step)}")
+                    out.append(f"{i}. {md_inline(step)}")
             out.append("")
     if not shown:
         out += ["Nothing to fix.", ""]
@@ -246,7 +306,7 @@ def _prevention(report: Report) -> list[str]:
     for cause in causes:
         items: list[str] = []
         for m in fixed_on.get(cause, []):
-            hosts = ", ".join(h for h in m.hosts or (m.source_host, m.dest_host) if h)
+            hosts = ", ".join(migration_hosts(m))
             items.append(f"Apply the fix for {md_escape(m.id)} to every host the instance may "
                          f"migrate between ({md_escape(hosts) or 'all compute nodes'}), not "
                          "only the destination, and keep it in configuration management.")
@@ -267,8 +327,13 @@ def _missing(report: Report) -> list[str]:
         return out + ["None: the inputs covered every host and stage the verdicts needed.", ""]
     for m, x in items:
         why = x.why.rstrip().rstrip(".")
-        out += [f"- **{md_escape(m.id)}: {md_escape(x.what.rstrip().rstrip('.'))}.** "
-                f"Why it matters: {md_escape(why)}. How to get it:", ""]
+        head = (f"- **{md_escape(m.id)}: {md_escape(x.what.rstrip().rstrip('.'))}.** "
+                f"Why it matters: {md_escape(why)}. How to get it:")
+        if "`" in x.how and "\n" not in x.how.strip():
+            # a sentence quoting its command in backticks: prose, not a shell block
+            out += [f"{head} {md_inline(x.how)}", ""]
+            continue
+        out += [head, ""]
         out += ["  " + ln for ln in md_fence(x.how, "sh")] + [""]
     return out
 

@@ -1,14 +1,16 @@
 """Terminal reporter: verdict first, then the evidence trail, then what was read.
 
-Layout (every line at most ``width`` columns, 100 by default; colour is ANSI and only when
-asked for, and it is applied after wrapping so it never changes the layout)::
+Layout (every line at most ``width`` columns, 100 by default, except that a single word longer
+than that, a path or a URL, is never split so it can still be copied; colour is ANSI and only
+when asked for, and it is applied after wrapping so it never changes the layout)::
 
     2 live migrations, 1 failed; primary cause: cpu_incompatible
 
     ✖ m-1  rolled back  instance 6f1c2d3e-…
       route     compute-01 (source) → compute-02 (destination)
       cause     cpu_incompatible  confidence 0.95  [LM071] …
-      evidence  compute-02  /var/log/libvirt/libvirtd.log:4711  2024-05-14 10:21:06.350Z
+      evidence  compute-02  2024-05-14 10:21:06.350Z (logged 10:21:03.950Z, clock +2.40s)
+                /var/log/libvirt/libvirtd.log:4711
                 operation failed: guest CPU doesn't match specification: …
       fix       …
     Timeline · Secondary causes · Convergence · Missing evidence · Inputs · Problems
@@ -16,28 +18,35 @@ asked for, and it is applied after wrapping so it never changes the layout)::
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from ..model import CauseVerdict, ClockOffset, Migration, Outcome, Report
 from ._common import (
+    Row,
     applied_offset,
     as_utc,
     duration_s,
+    evidence_groups,
     fmt_bytes,
     fmt_offset,
     headline,
     hms,
     impact,
-    is_primary_entry,
     key_evidence,
+    line_span,
     locator,
+    logged_time,
     offsets_by_host,
     outcome_label,
+    route_text,
+    single_instant,
     sparkline,
     stamp,
+    timeline_rows,
 )
 
 __all__ = ["render_text", "DEFAULT_WIDTH"]
@@ -49,6 +58,7 @@ _LABEL_W = 10  # width of the label column in a verdict block
 _ROLE_ABBR = {"source": "src", "destination": "dst", "conductor": "cond"}
 _MAX_EVIDENCE_LINES = 8  # a joined traceback can be long; the verdict block stays compact
 _LABEL_CAP = 24  # stage names reach 38 chars; clipped so the short text keeps room
+_MIN_TEXT = 24  # columns the timeline's event text keeps before label and host are clipped
 
 
 class _Paint:
@@ -61,6 +71,20 @@ class _Paint:
         if not self.on or not codes or not text:
             return text
         return f"\x1b[{';'.join(codes)}m{text}\x1b[0m"
+
+
+_INI_SECTION = re.compile(r"\[[A-Za-z_][\w.-]*\] ")
+
+
+def _is_snippet(body: str) -> bool:
+    """A line that is configuration or aligned output rather than prose.
+
+    ``[libvirt] live_migration_permit_post_copy = True   (needs userfaultfd)`` written under a
+    list item is indented like a continuation of the item's sentence; joined into it, three
+    settings read as one run-on sentence. An ini section prefix or a run of spaces inside the
+    line (column alignment) marks it as a snippet to keep on its own line.
+    """
+    return bool(_INI_SECTION.match(body)) or "   " in body
 
 
 def _list_marker(line: str) -> int:
@@ -101,17 +125,18 @@ def _blocks(text: str) -> list[_Block]:
         nxt = next((d for d in indents[i + 1:] if d >= 0), -1)
         heads_snippet = nxt > indent
         marker = _list_marker(body)
+        snippet = not marker and _is_snippet(body)
         cur = blocks[-1] if blocks and blocks[-1].text else None
         if (cur is not None and not cur.verbatim and not marker and not heads_snippet
-                and indent == cur.cont):
+                and not snippet and indent == cur.cont):
             cur.text = f"{cur.text} {body}"
             continue
         if cur is None:
-            verbatim = indent > 0 and not marker
+            verbatim = (indent > 0 and not marker) or snippet
         elif cur.verbatim:
-            verbatim = not marker and indent >= cur.indent
+            verbatim = not marker and (indent >= cur.indent or snippet)
         else:
-            verbatim = not marker and (indent > cur.cont or heads_snippet)
+            verbatim = not marker and (indent > cur.cont or heads_snippet or snippet)
         blocks.append(_Block(body, indent, indent + marker, verbatim))
     return blocks
 
@@ -124,11 +149,35 @@ def _wrap(text: str, width: int) -> list[str]:
             out.append("")
             continue
         first, rest = " " * b.indent, " " * (b.indent + 2 if b.verbatim else b.cont)
+        # break_long_words=False: a path or URL longer than the column stays whole (copyable)
+        # and overflows, rather than being cut mid-name
         wrapped = textwrap.wrap(
-            b.text, width=max(10 + len(rest), width), break_long_words=True,
+            b.text, width=max(10 + len(rest), width), break_long_words=False,
             break_on_hyphens=False, initial_indent=first, subsequent_indent=rest,
         )
         out.extend(wrapped)
+    while out and not out[-1]:
+        out.pop()
+    return out or [""]
+
+
+def _wrap_log(text: str, width: int) -> list[str]:
+    """Wrap log text line by line: a long line hangs under itself, lines are never joined.
+
+    Author prose is reflowed (:func:`_wrap`), but two log lines are two events: joining them
+    into one paragraph would invent a line that is in no file.
+    """
+    out: list[str] = []
+    for raw in text.splitlines() or [""]:
+        body = raw.rstrip()
+        if not body:
+            out.append("")
+            continue
+        lead = len(body) - len(body.lstrip())
+        out.extend(textwrap.wrap(
+            body.lstrip(), width=max(12 + lead, width), initial_indent=" " * lead,
+            subsequent_indent=" " * (lead + 2), break_long_words=False,
+            break_on_hyphens=False))
     while out and not out[-1]:
         out.pop()
     return out or [""]
@@ -161,11 +210,11 @@ class _Writer:
         self.add(self.p(title, _BOLD))
 
     def field(self, label: str, value: str, *codes: str, indent: int = 2,
-              max_lines: int | None = None) -> None:
-        """``  label     value`` with the value wrapped under itself."""
+              max_lines: int | None = None, log: bool = False) -> None:
+        """``  label     value`` with the value wrapped under itself (``log``: line by line)."""
         pad = " " * indent
         body_w = self.width - indent - _LABEL_W - 2
-        lines = _wrap(value, body_w)
+        lines = _wrap_log(value, body_w) if log else _wrap(value, body_w)
         if max_lines is not None and len(lines) > max_lines:
             lines = lines[: max_lines - 1] + [f"… ({len(lines) - max_lines + 1} more lines)"]
         for i, ln in enumerate(lines):
@@ -185,14 +234,11 @@ def _marker(m: Migration, p: _Paint) -> str:
     return p("?", _YELLOW, _BOLD)
 
 
-def _route(m: Migration) -> str:
-    return (f"{m.source_host or '(unknown)'} (source) → "
-            f"{m.dest_host or '(unknown)'} (destination)")
-
-
 def _when(m: Migration) -> str:
     if m.start is None and m.end is None:
         return "no timestamps"
+    if single_instant(m):
+        return f"{stamp(m.start)}  (one timestamped line: duration unknown)"
     text = stamp(m.start) + " → "
     if m.end is not None and m.start is not None and as_utc(m.end).date() == as_utc(m.start).date():
         text += hms(m.end) + "Z"
@@ -204,14 +250,22 @@ def _when(m: Migration) -> str:
     return text
 
 
-def _verdict_block(w: _Writer, m: Migration) -> None:
+def _evidence_head(host: str | None, ts_text: str, logged: tuple[datetime, float] | None) -> str:
+    head = f"{host or '(unknown host)'}  {ts_text}"
+    if logged is not None:
+        raw, shift = logged
+        head += f" (logged {hms(raw)}Z, clock {fmt_offset(shift)})"
+    return head
+
+
+def _verdict_block(w: _Writer, m: Migration, offsets: dict[str, ClockOffset]) -> None:
     p = w.p
     state_codes = (_GREEN,) if m.outcome is Outcome.COMPLETED else (
         (_RED, _BOLD) if m.outcome.failed else (_YELLOW,))
     head = (f"{_marker(m, p)} {p(m.id, _BOLD)}  {p(outcome_label(m.outcome), *state_codes)}"
             f"  instance {m.instance_uuid or '(unknown)'}")
     w.add(head)
-    w.field("route", _route(m))
+    w.field("route", route_text(m))
     w.field("time", _when(m))
     w.field("impact", impact(m).note)
     rc = m.root_cause
@@ -228,9 +282,19 @@ def _verdict_block(w: _Writer, m: Migration) -> None:
         w.field("", rc.summary)
     ev = key_evidence(rc)
     if ev is not None:
-        w.field("evidence", f"{ev.host or '(unknown host)'}  {locator(ev.source, ev.line)}  "
-                            f"{stamp(ev.timestamp)}")
-        w.field("", ev.text, _CYAN, max_lines=_MAX_EVIDENCE_LINES)
+        # the key line and the lines right after it in the same file for the same reason
+        # (five "host doesn't support requested feature" warnings) are shown as one range
+        group = next((g for g in evidence_groups(rc.evidence) if g[0] is ev), [ev])
+        w.field("evidence", _evidence_head(ev.host, stamp(ev.timestamp),
+                                           logged_time(ev, offsets)))
+        w.field("", line_span(group[0], group[-1], len(group)))
+        w.field("", "\n".join(x.text.rstrip("\n") for x in group), _CYAN,
+                max_lines=_MAX_EVIDENCE_LINES, log=True)
+        more = sum(1 for x in rc.evidence if x.role == "cause") - sum(
+            1 for x in group if x.role == "cause")
+        if more > 0:
+            w.field("", f"{more} other line{'s support' if more > 1 else ' supports'} this cause: "
+                        "marked ! in the timeline", _DIM)
     if rc.fix:
         w.field("fix", rc.fix)
     for step in m.remediation:
@@ -239,13 +303,57 @@ def _verdict_block(w: _Writer, m: Migration) -> None:
 
 
 def _offset_note(w: _Writer, offsets: Sequence[ClockOffset]) -> None:
+    """Which hosts' times were shifted, by how much and why; unshifted hosts on one line.
+
+    The basis of a zero offset (the reference clock, or bounds that include 0) changes
+    nothing in the timeline; its reasoning is in the JSON and Markdown appendix.
+    """
+    unshifted = [o.host for o in offsets if not fmt_offset(o.offset_s)]
     for o in offsets:
+        if not fmt_offset(o.offset_s):
+            continue
         bounds = ""
         if o.lower_s is not None or o.upper_s is not None:
             lo = "-∞" if o.lower_s is None else f"{o.lower_s:+.2f}s"
             hi = "+∞" if o.upper_s is None else f"{o.upper_s:+.2f}s"
             bounds = f" (between {lo} and {hi})"
-        w.field("offset", f"{o.host} {o.offset_s:+.2f}s{bounds}: {o.basis}")
+        w.field("clock", f"{o.host}: {fmt_offset(o.offset_s)} added to its logged times"
+                         f"{bounds}; {o.basis}")
+    if unshifted:
+        w.field("clock", f"not shifted: {', '.join(unshifted)}")
+
+
+def _wrap_column(text: str, width: int) -> list[str]:
+    """Wrap a short text into a fixed column; every line fits.
+
+    A word too long for the column (a method name such as
+    ``(check_can_live_migrate_destination)``) starts a line of its own and is split after an
+    underscore where possible, so it reads ``(check_can_live_migrate_`` / ``destination)``
+    rather than ``finished (ch`` / ``eck_can_live_migrate_destination)``.
+    """
+    out: list[str] = []
+    cur = ""
+    for word in text.split():
+        while word:
+            joined = f"{cur} {word}" if cur else word
+            if len(joined) <= width:
+                cur, word = joined, ""
+            elif cur:
+                out.append(cur)
+                cur = ""
+            else:  # alone and still too long: split it
+                cut = word.rfind("_", 0, width) + 1 or width
+                out.append(word[:cut])
+                word = word[cut:]
+    out.append(cur)
+    return out
+
+
+def _row_label(r: Row) -> str:
+    e = r.entry
+    if e.kind == "cause":
+        return ("! " if r.primary else "* ") + (e.cause or "other")
+    return e.stage or "-"
 
 
 def _timeline(w: _Writer, m: Migration, offsets: dict[str, ClockOffset]) -> None:
@@ -258,17 +366,25 @@ def _timeline(w: _Writer, m: Migration, offsets: dict[str, ClockOffset]) -> None
     if not entries:
         w.add("  (no classified lines)")
         return
-    offs = [fmt_offset(applied_offset(e, offsets)) for e in entries]
+    rows = timeline_rows(m)
+    offs = [fmt_offset(applied_offset(r.entry, offsets)) for r in rows]
     off_w = max(len(o) for o in offs)
-    host_w = min(20, max(len(e.host or "?") for e in entries))
+    host_w = min(20, max(len(r.entry.host or "?") for r in rows))
     role_w = 4
-    labels = [(("! " if is_primary_entry(e, m) else "* ") + (e.cause or "other"))
-              if e.kind == "cause" else (e.stage or "-") for e in entries]
+    labels = [_row_label(r) for r in rows]
     label_w = min(_LABEL_CAP, max(len(lb) for lb in labels))
-    fixed = 2 + 12 + 1 + (off_w + 1 if off_w else 0) + host_w + 1 + role_w + 1 + label_w + 1
-    text_w = max(16, w.width - fixed)
+    # on a narrow terminal the event text keeps _MIN_TEXT columns: the stage/cause label and
+    # then the host name are clipped first (both stay recognisable at 14 and 10 columns)
+    base = 2 + 12 + 1 + (off_w + 1 if off_w else 0) + 1 + role_w + 1 + 1
+    while w.width - base - host_w - label_w < _MIN_TEXT and label_w > 14:
+        label_w -= 1
+    while w.width - base - host_w - label_w < _MIN_TEXT and host_w > 10:
+        host_w -= 1
+    fixed = base + host_w + label_w
+    text_w = max(12, w.width - fixed)
     day = first_day
-    for e, off, label in zip(entries, offs, labels):
+    for r, off, label in zip(rows, offs, labels):
+        e = r.entry
         if e.timestamp is not None and as_utc(e.timestamp).date() != day:
             day = as_utc(e.timestamp).date()
             w.add("  " + p(day.isoformat(), _DIM))
@@ -281,7 +397,11 @@ def _timeline(w: _Writer, m: Migration, offsets: dict[str, ClockOffset]) -> None
         if e.kind == "cause":
             lab = p(lab, _RED, _BOLD) if label.startswith("!") else p(lab, _YELLOW)
         # the pattern title is the short text: the raw line's prefix would fill the column
-        short = textwrap.wrap(e.title or _clip(e.text, 200), text_w, break_on_hyphens=False) or [""]
+        short_text = e.title or _clip(e.text, 200)
+        if r.count > 1:
+            until = r.until
+            short_text += f" (×{r.count}" + (f", until {hms(until)})" if until else ")")
+        short = _wrap_column(short_text, text_w)
         codes = (_DIM,) if e.severity == "debug" else ()
         parts += [host, role, lab, p(short[0], *codes)]
         w.add(" ".join(parts).rstrip())
@@ -296,8 +416,8 @@ def _secondary(w: _Writer, m: Migration, v: CauseVerdict) -> None:
         w.para(f"ranked lower because: {v.ranked_lower_because}", 6)
     ev = key_evidence(v)
     if ev is not None:
-        w.para(f"evidence: {ev.host or '(unknown host)'}  {locator(ev.source, ev.line)}  "
-               f"{stamp(ev.timestamp)}", 6)
+        w.para(f"evidence: {ev.host or '(unknown host)'}  {stamp(ev.timestamp)}", 6)
+        w.para(locator(ev.source, ev.line), 16)
 
 
 def _convergence(w: _Writer, m: Migration) -> None:
@@ -317,6 +437,19 @@ def _convergence(w: _Writer, m: Migration) -> None:
         w.para(c.summary, 6)
 
 
+def _clip_path(path: str, width: int) -> str:
+    """The end of ``path`` in ``width`` columns, cut at a directory boundary when one is near.
+
+    ``…/kolla/libvirt/libvirtd.log`` reads as a path; ``…og/kolla/libvirt/libvirtd.log`` does
+    not. A boundary far into the tail is not used: the column would be mostly empty.
+    """
+    tail = path[-(width - 1):]
+    cut = tail.find("/")
+    if 0 <= cut <= min(12, len(tail) - 2):  # near: do not give up a third of the column
+        return "…" + tail[cut:]
+    return "…" + tail
+
+
 def _inputs(w: _Writer, report: Report) -> None:
     ins = report.inputs
     total_b = sum(i.bytes_read for i in ins)
@@ -325,9 +458,8 @@ def _inputs(w: _Writer, report: Report) -> None:
               f"{_plural(sum(i.findings for i in ins), 'finding')}")
     if not ins:
         return
-    w.add(w.p("  " + "(name, host, kind, bytes, lines, matched lines, findings)", _DIM))
-    host_w = min(20, max(len(i.host or "-") for i in ins))
-    kind_w = min(14, max(len(i.kind or "-") for i in ins))
+    host_w = min(20, max(4, *(len(i.host or "-") for i in ins)))
+    kind_w = min(14, max(4, *(len(i.kind or "-") for i in ins)))
     nums_w = 10 + 1 + 9 + 1 + 8 + 1 + 8
     name_w = w.width - 2 - host_w - 1 - kind_w - 1 - nums_w - 1
     if name_w < 16:  # narrow terminal: give the path some room before clipping host and kind
@@ -336,8 +468,12 @@ def _inputs(w: _Writer, report: Report) -> None:
         kind_w -= kind_cut
         host_w -= min(max(0, host_w - 6), cut - kind_cut)
         name_w = max(8, w.width - 2 - host_w - 1 - kind_w - 1 - nums_w - 1)
+    # a header aligned with the columns (the numbers are right-aligned, so are their names)
+    w.add(w.p("  " + " ".join([
+        "input".ljust(name_w), "host".ljust(host_w), "kind".ljust(kind_w), "bytes".rjust(10),
+        "lines".rjust(9), "matched".rjust(8), "findings".rjust(8)]), _DIM))
     for i in ins:
-        name = i.name if len(i.name) <= name_w else "…" + i.name[-(name_w - 1):]
+        name = i.name if len(i.name) <= name_w else _clip_path(i.name, name_w)
         w.add("  " + " ".join([
             name.ljust(name_w), _clip(i.host or "-", host_w).ljust(host_w),
             _clip(i.kind or "-", kind_w).ljust(kind_w), fmt_bytes(i.bytes_read).rjust(10),
@@ -380,7 +516,7 @@ def render_text(report: Report, *, color: bool = False, width: int = DEFAULT_WID
         w.add("No live migration found in the input.")
     for m in report.migrations:
         w.add()
-        _verdict_block(w, m)
+        _verdict_block(w, m, offsets)
 
     if report.migrations:
         w.heading("Timeline (UTC, corrected for clock offsets)")
@@ -399,11 +535,14 @@ def render_text(report: Report, *, color: bool = False, width: int = DEFAULT_WID
         for m in report.migrations:
             _convergence(w, m)
 
-    missing = [(m, x) for m in report.migrations for x in m.missing_evidence]
-    if missing:
+    if any(m.missing_evidence for m in report.migrations):
         w.heading("Missing evidence")
-        for m, x in missing:
-            w.add(f"  {paint(m.id, _BOLD)}")
+    for m in report.migrations:
+        for i, x in enumerate(m.missing_evidence):
+            if i == 0:
+                w.add(f"  {paint(m.id, _BOLD)}")
+            else:
+                w.add()
             w.field("what", x.what, indent=4)
             w.field("why", x.why, indent=4)
             w.field("how", x.how, _CYAN, indent=4)

@@ -11,7 +11,7 @@ import pytest
 from analyzer.catalogue.schema import TAXONOMY
 from analyzer.model import Outcome, Report, Summary
 from analyzer.report import render
-from analyzer.report._common import fmt_offset, impact, locator, stamp
+from analyzer.report._common import fmt_offset, impact, locator, stamp, timeline_rows
 from analyzer.report.guidance import PREVENTION
 from analyzer.report.markdown import md_code, md_escape, md_fence
 
@@ -76,9 +76,12 @@ def test_other_failures_leave_the_instance_on_the_source(report: Report, build: 
 def test_timeline_tables_use_corrected_utc_times(report: Report) -> None:
     tl = section(render(report, "markdown"), "## Timeline")
     rows = table_rows(tl)
-    entries = [e for m in report.migrations for e in m.timeline]
-    assert len(rows) == len(entries)
-    for row, e in zip(rows, entries):
+    # one row per entry, except that runs of identical entries share a row (tested below)
+    runs = [r for m in report.migrations for r in timeline_rows(m)]
+    assert len(rows) == len(runs)
+    assert sum(r.count for r in runs) == sum(len(m.timeline) for m in report.migrations)
+    for row, run in zip(rows, runs):
+        e = run.entry
         assert row[0] == stamp(e.timestamp)
         assert e.timestamp is not None and e.raw_timestamp is not None
         assert row[1] == fmt_offset((e.timestamp - e.raw_timestamp).total_seconds())
