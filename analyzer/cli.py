@@ -26,7 +26,7 @@ from .records import Finding, LogSource, Problem, SourceInfo
 
 EPILOG = """\
 exit status:
-  analyze   0 no failed migration, 1 failure diagnosed, 2 usage or input error
+  analyze   0 no failed migration, 1 failure diagnosed (or a cause found), 2 usage or input error
   scan      0 no cause line, 1 cause line(s) found, 2 usage or input error
   patterns  0 ok, 1 a sample failed, 2 invalid catalogue
 """
@@ -314,9 +314,8 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     dest: TextIO = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
     try:
         color = fmt == "text" and _use_color(args.color, dest)
-        dest.write(render(report, fmt, color=color))
-        if fmt in ("text", "markdown") and not args.output:
-            dest.write("\n")
+        text = render(report, fmt, color=color)
+        dest.write(text if text.endswith("\n") else text + "\n")
     finally:
         if args.output:
             dest.close()
@@ -326,7 +325,9 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     if report.inputs and all(i.bytes_read == 0 for i in report.inputs) or not report.inputs:
         print("nma: no input could be read", file=sys.stderr)
         return 2
-    return 1 if report.summary.failed else 0
+    # a failure is diagnosed when an attempt failed, or when a cause was found even though the
+    # input does not show the attempt's end (a pasted error line)
+    return 1 if report.summary.failed or report.summary.primary_cause != "none" else 0
 
 
 def _cmd_patterns(args: argparse.Namespace) -> int:

@@ -99,6 +99,10 @@ def main() -> None:
     corpus = data / f"corpus-{a.size}.log"
     if not corpus.exists():
         subprocess.run([sys.executable, str(HERE / "gen_corpus.py"), str(corpus), "--size", a.size], check=True)
+    # a collected or rotated log is not being written: date it back so nma maps it (a file
+    # written in the last two minutes is read instead, see analyzer/scan.py MAP_QUIET_SECONDS)
+    old = time.time() - 3600
+    os.utime(corpus, (old, old))
     gz = corpus.with_suffix(".log.gz")
     if not a.no_gz and not gz.exists():
         subprocess.run(f"gzip -1 -c {corpus} > {gz}", shell=True, check=True)
@@ -114,6 +118,7 @@ def main() -> None:
         "cat > /dev/null": (f"cat {corpus} > /dev/null", True),
         "grep -E -c -f": (["grep", "-E", "-c", "-f", str(ere), str(corpus)], False),
         "nma scan --count": ([*nma, "scan", "--count", str(corpus)], False),
+        "cat | nma scan --count - (stream path)": (f"cat {corpus} | {' '.join(nma)} scan --count -", True),
     }
     if rg:
         methods["rg -c -f"] = ([rg, "-c", "--no-mmap", "-f", str(rgp), str(corpus)], False)
