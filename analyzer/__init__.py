@@ -105,19 +105,24 @@ _HOW_TO_GET = {
 
 def _with_bundle_gaps(report: Report, bundles: Sequence[Any]) -> Report:
     """Add what each bundle lacked to the migrations that involve its host (C6 of issue 4)."""
+    from .correlate.items import canon_host
     from .model import MissingEvidence
 
+    # keyed by the correlator's spelling of the host (lower case, short name), which is what
+    # Migration.source_host/dest_host hold: `COMPUTE-01=` or `compute-01.example.org=` is
+    # the compute-01 of the report
     gaps: dict[str, list[MissingEvidence]] = {}
     for b in bundles:
         labels = b.lacking()
-        if not labels or not b.host:
+        host = canon_host(b.host)
+        if not labels or not host:
             continue
         for label in labels:
             how = _HOW_TO_GET.get(label.split(" (")[0], "") or (
                 "read the binary journal files with --journal" if "journal" in label
                 else "collect it from that host (`nma collect`)")
-            gaps.setdefault(b.host, []).append(MissingEvidence(
-                what=f"{label} of {b.host}", why=f"the bundle {b.origin} holds no {label}",
+            gaps.setdefault(host, []).append(MissingEvidence(
+                what=f"{label} of {host}", why=f"the bundle {b.origin} holds no {label}",
                 how=how))
     if not gaps:
         return report

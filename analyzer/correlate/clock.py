@@ -24,10 +24,11 @@ Two different errors are handled, in this order:
    * the conductor's line that starts a task (``attempt`` mark) precedes the first compute
      line of the same request.
 
-   Bounds are intersected per host pair; each host's offset is the value closest to 0 inside
-   the interval (the least correction the evidence demands), chained from the reference host
-   (the source of the first failed migration, else the first host) over the pairs.
-   Conflicting bounds are reported and the offset falls back to 0.
+   Bounds are intersected per host pair and solved together as difference constraints
+   (:func:`_solve`), from the reference host (the source of the first failed migration, else
+   the first host): each host's offset is the value closest to 0 (the least correction the
+   evidence demands) that keeps every pair bound satisfied, including the pairs between
+   non-reference hosts. Conflicting bounds are reported and the offset falls back to 0.
 """
 
 from __future__ import annotations
@@ -338,6 +339,105 @@ def choose_reference(groups: Sequence[Group]) -> str | None:
     return next((it.host for g in ordered for it in g.items if it.host), None)
 
 
+@dataclass(slots=True)
+class _Solution:
+    #: bounds of offset(host) − offset(reference) implied by all accepted pair bounds
+    interval: dict[str, tuple[float, float]]
+    #: the offsets used: each host's value closest to 0 given the hosts chosen before it
+    chosen: dict[str, float]
+    basis_of: dict[str, str]
+    #: hosts whose bounds against another host cross (lower > upper): (other host, edge)
+    conflicts: dict[str, tuple[str, _Edge]]
+
+
+def _solve(bounds: _Bounds, reference: str) -> _Solution:
+    """Offsets that satisfy every pair bound at once (a system of difference constraints).
+
+    Each edge says ``lo <= off(b) − off(a) <= hi``; that is two arcs of a constraint graph
+    (a→b weighing hi, b→a weighing −lo), whose shortest-path distance d(x, y) is the tightest
+    bound on off(y) − off(x) that all the edges together imply. Choosing each offset on its
+    own from its interval relative to the reference breaks the bounds *between* the other
+    hosts (B−A in [7, 10] and C−B in [−10, −8] would give B = 7 and C = 0, so C−B = −7).
+    So hosts are fixed one at a time (breadth first from the reference): each takes the value
+    closest to 0 within what every host fixed before it allows; with all-pairs distances this
+    can never leave a later host without a value.
+
+    Edges whose own bounds cross (lo > hi), or which would close a cycle that no offsets can
+    satisfy, are left out (the first ones, in order of evidence, are kept). Hosts are few (the
+    computes and controllers of one input): Floyd–Warshall-style updates, O(n²) per edge, are
+    cheap.
+    """
+    conflicts: dict[str, tuple[str, _Edge]] = {}
+    inf = math.inf
+    dist: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(lambda: inf))
+    nodes: set[str] = {reference}
+    adj: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    dropped: dict[str, list[str]] = defaultdict(list)
+
+    def relax(a: str, b: str, w: float) -> None:
+        # a new arc a→b of weight w: d(i, j) = min(d(i, j), d(i, a) + w + d(b, j))
+        if w >= dist[a][b]:
+            return
+        into_a = [(i, dist[i][a]) for i in nodes if i == a or dist[i][a] < inf]
+        from_b = [(j, dist[b][j]) for j in nodes if j == b or dist[b][j] < inf]
+        for i, dia in into_a:
+            dia = 0.0 if i == a else dia
+            for j, dbj in from_b:
+                dbj = 0.0 if j == b else dbj
+                if i != j and dia + w + dbj < dist[i][j]:
+                    dist[i][j] = dia + w + dbj
+
+    # strongest evidence first: more pairs behind a bound, then a narrower interval
+    edges = sorted(bounds.edges.items(), key=lambda kv: (
+        -(len(kv[1].lo_basis) + len(kv[1].hi_basis)), kv[1].hi - kv[1].lo, kv[0]))
+    for (a, b), e in edges:
+        nodes.update((a, b))
+        if e.lo > e.hi:
+            conflicts.setdefault(a, (b, e))
+            conflicts.setdefault(b, (a, e))
+            continue
+        # the edge closes a cycle no offsets satisfy when it contradicts the distances so far
+        if (e.hi + dist[b][a] < -_SLACK_S) or (-e.lo + dist[a][b] < -_SLACK_S):
+            dropped[a].append(b)
+            dropped[b].append(a)
+            continue
+        if e.hi < inf:
+            relax(a, b, e.hi)
+        if e.lo > -inf:
+            relax(b, a, -e.lo)
+        basis = _summarise(e.lo_basis + e.hi_basis)
+        adj[a].append((b, basis))
+        adj[b].append((a, basis))
+
+    order = [reference]
+    basis_of: dict[str, str] = {reference: "reference clock"}
+    queue = deque([reference])
+    while queue:
+        cur = queue.popleft()
+        for nxt, basis in adj[cur]:
+            if nxt in basis_of:
+                continue
+            via = "" if cur == reference else f" (via {cur})"
+            basis_of[nxt] = f"{basis}{via}"
+            order.append(nxt)
+            queue.append(nxt)
+    for host, others in dropped.items():
+        if host in basis_of and host != reference:
+            basis_of[host] += (f"; bounds against {', '.join(sorted(set(others)))} left out "
+                               "(they contradict the others)")
+
+    def d(x: str, y: str) -> float:
+        return 0.0 if x == y else dist[x][y]
+
+    interval = {h: (-d(h, reference), d(reference, h)) for h in order}
+    chosen: dict[str, float] = {reference: 0.0}
+    for h in order[1:]:
+        lo = max(chosen[f] - d(h, f) for f in chosen)
+        hi = min(chosen[f] + d(f, h) for f in chosen)
+        chosen[h] = _closest_to_zero(lo, max(lo, hi))  # max(): rounding within _SLACK_S
+    return _Solution(interval, chosen, basis_of, conflicts)
+
+
 def _closest_to_zero(lo: float, hi: float) -> float:
     if lo <= 0.0 <= hi:
         return 0.0
@@ -372,30 +472,9 @@ def estimate_offsets(
     if reference is None:
         reference = all_hosts[0]
     bounds = _collect(groups)
-    adj: dict[str, list[tuple[str, float, float, str]]] = defaultdict(list)
-    conflicts: dict[str, tuple[str, _Edge]] = {}
-    for (a, b), e in bounds.edges.items():
-        if e.lo > e.hi:
-            conflicts.setdefault(a, (b, e))
-            conflicts.setdefault(b, (a, e))
-            continue
-        basis = _summarise(e.lo_basis + e.hi_basis)
-        adj[a].append((b, e.lo, e.hi, basis))  # off_b - off_a in [lo, hi]
-        adj[b].append((a, -e.hi, -e.lo, basis))
-
-    interval: dict[str, tuple[float, float]] = {reference: (0.0, 0.0)}
-    basis_of: dict[str, str] = {reference: "reference clock"}
-    queue = deque([reference])
-    while queue:
-        cur = queue.popleft()
-        clo, chi = interval[cur]
-        for nxt, lo, hi, basis in adj[cur]:
-            if nxt in interval:
-                continue
-            interval[nxt] = (clo + lo, chi + hi)
-            via = "" if cur == reference else f" (via {cur})"
-            basis_of[nxt] = f"{basis}{via}"
-            queue.append(nxt)
+    solved = _solve(bounds, reference)
+    interval, chosen, basis_of, conflicts = (solved.interval, solved.chosen, solved.basis_of,
+                                             solved.conflicts)
 
     offsets: dict[str, float] = {}
     records: list[ClockOffset] = []
@@ -407,15 +486,17 @@ def estimate_offsets(
                    if any(g.outcome.failed and g.source == host for g in groups)
                    else "reference clock")
             records.append(ClockOffset(host, 0.0, 0.0, 0.0, prefix + why))
-        elif host in interval and not (math.isinf(interval[host][0])
-                                       and math.isinf(interval[host][1])):
+        elif host in chosen and (chosen[host] != 0.0 or not (
+                math.isinf(interval[host][0]) and math.isinf(interval[host][1]))):
             lo, hi = interval[host]
-            off = _closest_to_zero(lo, hi)
+            off = chosen[host]
             offsets[host] = off
             records.append(ClockOffset(
                 host, round(off, 3), _num(lo), _num(hi),
                 prefix + f"offset to {reference} in [{_fmt_bound(lo)}, {_fmt_bound(hi)}] s "
-                f"from: {basis_of[host]}; the value closest to 0 is used",
+                f"from: {basis_of[host]}; the value closest to 0 is used"
+                + ("" if lo <= 0.0 <= hi or off in (lo, hi) else
+                   " that keeps every pair of hosts within its bounds"),
             ))
         elif host in conflicts:
             other, e = conflicts[host]

@@ -315,6 +315,21 @@ class Item:
                 self.finding.record.line, self.idx)
 
 
+#: characters that end one component of a source name: a directory, an archive member
+#: (``bundle.tar!member``), a Docker container (``engine:container``), a journal
+#: (``origin#host/unit``), a file name's extension (``compute-1.tar.gz``)
+_SOURCE_BOUNDARY = frozenset("/\\!:#.")
+
+
+def _prefix_of(key: str, source: str) -> bool:
+    """``key`` is a whole leading part of ``source``: ``compute-1`` is one of
+    ``compute-1/nova-compute.log`` but not of ``compute-10/nova-compute.log``."""
+    if not key or not source.startswith(key):
+        return False
+    return (len(source) == len(key) or key[-1] in _SOURCE_BOUNDARY
+            or source[len(key)] in _SOURCE_BOUNDARY)
+
+
 def _lookup_host(source: str, hosts: Mapping[str, str]) -> str | None:
     """``hosts`` maps a source name (or a prefix of it, e.g. a bundle, or a file's basename)
     to the host that wrote it."""
@@ -323,7 +338,7 @@ def _lookup_host(source: str, hosts: Mapping[str, str]) -> str | None:
     best: tuple[int, str] | None = None
     base = source.rsplit("/", 1)[-1].rsplit("!", 1)[-1]
     for key, value in hosts.items():
-        if source.startswith(key) or base == key:
+        if _prefix_of(key, source) or base == key:
             if best is None or len(key) > best[0]:
                 best = (len(key), value)
     return best[1] if best else None

@@ -9,9 +9,14 @@ Keys, strongest first (shared/notes/messages.md §1.1 "Request-id correlation", 
 2. **instance UUID** — lines with the UUID but no request id (``[-]`` lifecycle events, the
    AppArmor profile ``libvirt-<uuid>``, QEMU lines mapped through the guest name) join the
    request group of that instance whose time window (±60 s, else ±5 min) contains them; the
-   rest form
-   request-less attempts, split where a start line (``attempt``/``pre_live_migration``/
-   ``transfer_start``) follows a terminal line.
+   rest form request-less attempts, split where a start line (``attempt``/
+   ``pre_live_migration``/``transfer_start``) follows a terminal line. Such a run joins the
+   instance's only request group within an hour when none of its hosts logged a line of that
+   group (a gap between two clocks may be drift; one on a single clock is not). A request
+   group with no UUID at all (the destination's ``pre_live_migration data is``) joins the
+   only request-less attempt on its host within ±60 s.
+   Lines without a timestamp (QEMU's command line) go with the timed line before them in the
+   same file; they never form an attempt of their own next to real ones.
 3. **host + time window** — lines with neither (libvirtd, QEMU without a name mapping, audit)
    join the attempt that involves their host and whose window [start − 60 s, end + 60 s]
    contains them (the nearest one when attempts overlap).
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..model import Outcome
@@ -174,6 +179,130 @@ def _split_by_marks(items: list[Item], gap: float) -> list[list[Item]]:
     return runs
 
 
+def _placed_lines(groups: Iterable[Group]) -> dict[str, list[tuple[int, Group]]]:
+    """Per source, the (line number, group) of every timed line already in a group."""
+    placed: dict[str, list[tuple[int, Group]]] = defaultdict(list)
+    for g in groups:
+        for it in g.items:
+            if it.t is not None:
+                placed[it.finding.record.source].append((it.finding.record.line, g))
+    for lines in placed.values():
+        lines.sort(key=lambda x: x[0])
+    return placed
+
+
+def _by_neighbour(it: Item, placed: Mapping[str, Sequence[tuple[int, Group]]]) -> Group | None:
+    """The group of the timed line next to an untimed one in the same file.
+
+    A line without a timestamp (QEMU's ``LC_ALL=C … -incoming defer`` command line, a pasted
+    continuation) was written right after the timed line before it (QEMU logs its command
+    line just after ``starting up libvirt``): that line's attempt is the untimed line's. The
+    following timed line is used only when nothing precedes it in the file.
+    """
+    lines = placed.get(it.finding.record.source)
+    if not lines:
+        return None
+    i = bisect.bisect_left(lines, it.finding.record.line, key=lambda x: x[0])
+    if i > 0:
+        return lines[i - 1][1]
+    return lines[i][1] if i < len(lines) else None
+
+
+def _place_untimed(untimed: Sequence[Item], segs: Sequence[Group],
+                   new_group: Callable[[list[Item]], None]) -> None:
+    """Give an instance's untimed lines to its attempts (pass 1).
+
+    The attempt of the nearest timed line of the same file; without one, the latest attempt
+    that involves the line's host (else the latest attempt). Untimed lines form a group of
+    their own only when the instance has no attempt at all: alone they would count as a
+    phantom attempt (an ``-incoming`` command line carries a lifecycle mark).
+    """
+    if not untimed:
+        return
+    if not segs:
+        new_group(list(untimed))
+        return
+    placed = _placed_lines(segs)
+    by_start = sorted(segs, key=lambda g: (g.span()[0] is None, g.span()[0] or 0.0))
+    for it in untimed:
+        target = _by_neighbour(it, placed)
+        if target is None:
+            on_host = [g for g in by_start if it.host is not None and it.host in g.hosts]
+            target = (on_host or by_start)[-1]
+        target.items.append(it)
+
+
+def _compute_hosts_of(items: Iterable[Item]) -> set[str]:
+    return {it.host for it in items if it.host is not None and not it.conductor}
+
+
+def _gap(a: tuple[float | None, float | None], b: tuple[float | None, float | None]) -> float:
+    """Seconds between two spans (0 when they overlap; infinite when one has no time)."""
+    (a0, a1), (b0, b1) = a, b
+    if a0 is None or a1 is None or b0 is None or b1 is None:
+        return float("inf")
+    return max(0.0, a0 - b1, b0 - a1)
+
+
+def _other_half(run: Sequence[Item], requests: Sequence[Group]) -> Group | None:
+    """The request segment of which a request-less run of an instance is the missing half.
+
+    A host that logs only libvirt/QEMU lines has no request id, and its clock is compared with
+    the request's lines (written on other hosts) before any drift is known: with a drift over
+    ``_INSTANCE_WINDOW_S`` its lines fall outside every window. A gap between two hosts' clocks
+    can be drift; a gap on one host's own clock cannot. So the run joins the request segment
+    when no host of the run logged any line of that segment, the segment is within
+    ``_SAME_ATTEMPT_GAP_S``, and it is the only such segment of the instance (with two, which
+    one is a guess: the run stays an attempt of its own).
+    """
+    hosts = _compute_hosts_of(run)
+    if not hosts:
+        return None
+    s, e = run[0].t, run[-1].t
+    candidates = [
+        g for g in requests
+        if not (hosts & _compute_hosts_of(g.items))
+        and _gap((s, e), g.span()) <= _SAME_ATTEMPT_GAP_S
+    ]
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _join_uuidless_requests(segments: dict[str | None, list[Group]]) -> None:
+    """Merge a request group without a UUID into the instance's request-less attempt.
+
+    The destination's ``pre_live_migration data is`` lines carry the request id but no
+    ``[instance: …]``; when the source's lines (which carry both) are not in the input, the
+    request is tied to no instance, while the destination's QEMU lines of that instance form a
+    request-less attempt. The two are one attempt when they share a compute host, lie within
+    ``WINDOW_S`` of each other, and each is the other's only candidate.
+    """
+    orphans = segments.get(None, [])
+    if not orphans:
+        return
+    loose = [g for u, gs in segments.items() if u is not None for g in gs
+             if g.request_id is None]
+    pick: dict[int, list[Group]] = {}
+    chosen: dict[int, Group] = {}
+    for rg in orphans:
+        hosts = _compute_hosts_of(rg.items)
+        span = rg.span()
+        cands = [g for g in loose
+                 if hosts & _compute_hosts_of(g.items) and _gap(span, g.span()) <= WINDOW_S]
+        if len(cands) == 1:
+            chosen[id(rg)] = cands[0]
+            pick.setdefault(id(cands[0]), []).append(rg)
+    merged: set[int] = set()
+    for rg in orphans:
+        target = chosen.get(id(rg))
+        if target is None or len(pick[id(target)]) != 1:
+            continue
+        target.items.extend(rg.items)
+        target.request_id = rg.request_id
+        merged.add(id(rg))
+    if merged:
+        segments[None] = [g for g in orphans if id(g) not in merged]
+
+
 def group_anchored(items: Iterable[Item]) -> tuple[list[Group], list[Item]]:
     """Pass 1: groups keyed by request id and instance UUID; returns (groups, unanchored)."""
     by_req: dict[str, list[Item]] = defaultdict(list)
@@ -210,30 +339,39 @@ def group_anchored(items: Iterable[Item]) -> tuple[list[Group], list[Item]]:
 
     for uuid, its in loose.items():
         segs = segments.get(uuid, [])
+        requests = list(segs)  # the instance's request segments, before any loose run
         spans = [(g, *g.span()) for g in segs]
         rest: list[Item] = []
+        untimed: list[Item] = []
         for it in its:
+            if it.t is None:
+                untimed.append(it)  # placed below, once every timed line has its group
+                continue
             target = None
-            if it.t is not None:
-                # the instance is a strong key: a wider window than for host-only lines
-                # tolerates clock drift of a host that logs only UUID/name-bearing lines
-                for window in (WINDOW_S, _INSTANCE_WINDOW_S):
-                    near = [g for g, s, e in spans
-                            if s is not None and e is not None
-                            and s - window <= it.t <= e + window]
-                    target = _nearest(near, it.t) if near else None
-                    if target is not None:
-                        break
-            elif len(segs) == 1:
-                target = segs[0]
+            # the instance is a strong key: a wider window than for host-only lines
+            # tolerates clock drift of a host that logs only UUID/name-bearing lines
+            for window in (WINDOW_S, _INSTANCE_WINDOW_S):
+                near = [g for g, s, e in spans
+                        if s is not None and e is not None
+                        and s - window <= it.t <= e + window]
+                target = _nearest(near, it.t) if near else None
+                if target is not None:
+                    break
             if target is not None:
                 target.items.append(it)
             else:
                 rest.append(it)
         rest.sort(key=lambda it: it.sort_key(corrected=False))
         for run in _split_by_marks(rest, _SAME_ATTEMPT_GAP_S):
-            segments[uuid].append(Group(run, instance_uuid=uuid))
+            half = _other_half(run, requests)
+            if half is not None:
+                half.items.extend(run)
+            else:
+                segments[uuid].append(Group(run, instance_uuid=uuid))
+        _place_untimed(untimed, segments[uuid], lambda run: segments[uuid].append(
+            Group(run, instance_uuid=uuid)))
 
+    _join_uuidless_requests(segments)
     groups = [g for segs in segments.values() for g in segs]
     for g in groups:
         g.sort(corrected=False)
@@ -285,26 +423,37 @@ def attach_unanchored(groups: list[Group], unanchored: Iterable[Item]) -> list[G
     everywhere = _SpanIndex(groups)
     leftovers: list[Item] = []
     additions: list[tuple[Group, Item]] = []
+    untimed: list[Item] = []
     for it in sorted(unanchored, key=lambda i: i.sort_key(corrected=False)):
         target: Group | None = None
         if it.t is None:
-            if len(groups) == 1 and (it.host is None or it.host in groups[0].hosts):
-                target = groups[0]
-        else:
-            pool = index.get(it.host) if it.host is not None else everywhere
-            near = pool.containing(it.t, WINDOW_S) if pool is not None else []
-            if it.instance_name:
-                named = [g for g in near if g.instance_name == it.instance_name]
-                near = named or near
-            if it.host is None and len(near) > 1:
-                near = []  # no host and several candidates: do not guess
-            target = _nearest(near, it.t) if near else None
+            untimed.append(it)  # after the timed lines: it goes with its neighbour in the file
+            continue
+        pool = index.get(it.host) if it.host is not None else everywhere
+        near = pool.containing(it.t, WINDOW_S) if pool is not None else []
+        if it.instance_name:
+            named = [g for g in near if g.instance_name == it.instance_name]
+            near = named or near
+        if it.host is None and len(near) > 1:
+            near = []  # no host and several candidates: do not guess
+        target = _nearest(near, it.t) if near else None
         if target is None:
             leftovers.append(it)
         else:
             additions.append((target, it))
     for g, it in additions:
         g.items.append(it)
+    if untimed:
+        placed = _placed_lines(groups)
+        for it in untimed:
+            target = _by_neighbour(it, placed)
+            if target is None and len(groups) == 1 and (
+                    it.host is None or it.host in groups[0].hosts):
+                target = groups[0]
+            if target is None:
+                leftovers.append(it)
+            else:
+                target.items.append(it)
     for g in groups:
         g.sort(corrected=False)
 

@@ -22,19 +22,26 @@ T0 = datetime(2024, 1, 15, 10, 23, 0, tzinfo=UTC)  # true time of the source's "
 
 
 def _oslo(t: float, level: str, logger: str, msg: str, *, shift_h: int = 0,
-          instance: bool = True) -> str:
-    ts = T0 + timedelta(seconds=t, hours=shift_h)
+          instance: bool = True, t0: datetime = T0, req: str = REQ) -> str:
+    ts = t0 + timedelta(seconds=t, hours=shift_h)
     inst = f"[instance: {UUID}] " if instance else ""
     stamp = f"{ts:%Y-%m-%d %H:%M:%S}.{ts.microsecond // 1000:03d}"
-    return f"{stamp} 7 {level} {logger} {CTX} {inst}{msg}"
+    ctx = f"[None {req} 3de117d2 eab438b1 - - default default]"
+    return f"{stamp} 7 {level} {logger} {ctx} {inst}{msg}"
 
 
-def _libvirt(t: float, msg: str) -> str:
-    ts = T0 + timedelta(seconds=t)
+def _libvirt(t: float, msg: str, *, t0: datetime = T0) -> str:
+    ts = t0 + timedelta(seconds=t)
     return f"{ts:%Y-%m-%d %H:%M:%S}.{ts.microsecond // 1000:03d}+0000: 2345: error : {msg}"
 
 
-def _write(base: Path, *, dest_skew: float, source_shift_h: int) -> tuple[Path, Path]:
+def _write(base: Path, *, dest_skew: float, source_shift_h: int, req: str | None = None,
+           t0: datetime | None = None) -> tuple[Path, Path]:
+    """The two computes' logs of one attempt (request ``req``, source's "Took" line at
+    ``t0``; by default the module's REQ and T0) under ``base``; returns the two host
+    directories."""
+    req = req or REQ
+    t0 = t0 or T0
     c1, c2 = base / "compute-01", base / "compute-02"
     (c2 / "qemu").mkdir(parents=True)
     c1.mkdir()
@@ -45,34 +52,36 @@ def _write(base: Path, *, dest_skew: float, source_shift_h: int) -> tuple[Path, 
                "unexpectedly closed the monitor (vm='instance-0000002a')")
     (c1 / "nova-compute.log").write_text("\n".join([
         _oslo(0.0, "INFO", "nova.compute.manager", "Took 2.10 seconds for pre_live_migration "
-              "on destination host compute-02.", shift_h=s),
+              "on destination host compute-02.", shift_h=s, t0=t0, req=req),
         _oslo(0.2, "DEBUG", "nova.virt.libvirt.driver", "About to invoke the migrate API "
               "_live_migration_operation /usr/lib/python3/dist-packages/nova/virt/libvirt/"
-              "driver.py:10345", shift_h=s),
-        _oslo(1.2, "ERROR", "nova.virt.libvirt.driver", carrier, shift_h=s),
+              "driver.py:10345", shift_h=s, t0=t0, req=req),
+        _oslo(1.2, "ERROR", "nova.virt.libvirt.driver", carrier, shift_h=s, t0=t0, req=req),
         _oslo(1.4, "ERROR", "nova.virt.libvirt.driver", "Migration operation has aborted",
-              shift_h=s),
+              shift_h=s, t0=t0, req=req),
     ]) + "\n")
-    init = T0 + timedelta(seconds=0.6)  # after the destination QEMU started (0.5)
+    init = t0 + timedelta(seconds=0.6)  # after the destination QEMU started (0.5)
     (c1 / "qemu").mkdir()
     (c1 / "qemu" / "instance-0000002a.log").write_text(
         f"{init:%Y-%m-%d %H:%M:%S}.{init.microsecond // 1000:03d}+0000: initiating migration\n")
     (c1 / "libvirtd.log").write_text(_libvirt(
         1.15, "qemuMigrationJobCheckStatus:1774 : internal error: QEMU unexpectedly closed "
-        "the monitor (vm='instance-0000002a')") + "\n")
+        "the monitor (vm='instance-0000002a')", t0=t0) + "\n")
     (c2 / "nova-compute.log").write_text("\n".join([
         _oslo(-2.0 + d, "DEBUG", "nova.compute.manager", "pre_live_migration data is "
               "LibvirtLiveMigrateData(bdms=[],block_migration=False) pre_live_migration "
-              "/usr/lib/python3/dist-packages/nova/compute/manager.py:9438", instance=False),
+              "/usr/lib/python3/dist-packages/nova/compute/manager.py:9438", instance=False,
+              t0=t0, req=req),
         _oslo(-0.3 + d, "DEBUG", "nova.compute.manager", "pre_live_migration result data is "
               "LibvirtLiveMigrateData(bdms=[],block_migration=False) pre_live_migration "
-              "/usr/lib/python3/dist-packages/nova/compute/manager.py:9570", instance=False),
+              "/usr/lib/python3/dist-packages/nova/compute/manager.py:9570", instance=False,
+              t0=t0, req=req),
     ]) + "\n")
     (c2 / "libvirtd.log").write_text(_libvirt(
         0.8 + d, "virCPUx86Compare:2011 : the CPU is incompatible with host CPU: Host CPU does "
-        "not provide required features: avx512f, avx512dq") + "\n")
-    start = T0 + timedelta(seconds=0.5 + d)
-    stop = T0 + timedelta(seconds=0.9 + d)
+        "not provide required features: avx512f, avx512dq", t0=t0) + "\n")
+    start = t0 + timedelta(seconds=0.5 + d)
+    stop = t0 + timedelta(seconds=0.9 + d)
     (c2 / "qemu" / "instance-0000002a.log").write_text(
         f"{start:%Y-%m-%d %H:%M:%S}.{start.microsecond // 1000:03d}+0000: starting up libvirt "
         "version: 8.0.0, package: 1ubuntu7.5, qemu version: 6.2.0, kernel: 5.15.0-91-generic, "
