@@ -511,3 +511,85 @@ def test_journal_files_inside_a_bundle_are_read(tmp_path: Path, make_journal_fil
         assert line.encode() in fh.read()
     (b,) = c.bundles()
     assert not any("system log" in label for label in b.lacking())
+
+
+def _journal_entry(host: str, message: str) -> dict[str, str]:
+    return {"__REALTIME_TIMESTAMP": "1720735859946000", "__MONOTONIC_TIMESTAMP": "1000000",
+            "_BOOT_ID": "0123456789abcdef0123456789abcdef", "_HOSTNAME": host,
+            "_SYSTEMD_UNIT": "nova-compute.service", "SYSLOG_IDENTIFIER": "nova-compute",
+            "_PID": "4711", "PRIORITY": "3", "MESSAGE": message}
+
+
+def _sosreport_with_journal(top: Path, host: str, make_journal_file) -> Path:  # type: ignore[no-untyped-def]
+    root = tree(top / f"sosreport-{host}-2024-07-11-abcdefg",
+                {"sos_commands/host/hostname": f"{host}\n".encode(),
+                 "var/log/nova/nova-compute.log": NOVA})
+    make_journal_file([_journal_entry(host, f"journal line of {host}")],
+                      root / "var/log/journal/0123/system.journal")
+    return root
+
+
+def _journal_sources(items: Iterable[LogSource | Problem]) -> list[LogSource]:
+    return [s for s in split(items)[0] if s.info.name.startswith("journal:")]
+
+
+def test_a_bundles_journal_is_read_once_however_often_it_is_reached(tmp_path: Path, make_journal_file) -> None:  # type: ignore[no-untyped-def]
+    """Regular files were deduplicated by inode, journal files were not: the same bundle
+    given twice, or a collection and one of its bundles, yielded the journal twice (and the
+    correlator then saw every journal line twice)."""
+    one = _sosreport_with_journal(tmp_path, "cmp-01", make_journal_file)
+    _sosreport_with_journal(tmp_path, "cmp-02", make_journal_file)
+    for inputs in ([str(one), str(one)], [str(tmp_path), str(one)], [str(one), str(tmp_path)]):
+        c = Collector()
+        sources = _journal_sources(c.collect(inputs))
+        hosts = sorted(s.info.host or "" for s in sources)
+        assert hosts == (["cmp-01"] if len(set(inputs)) == 1 else ["cmp-01", "cmp-02"]), inputs
+        for b in c.bundles():
+            assert b.journal_files == ()  # read, so not listed as "read it with --journal"
+    # without reading journals, a bundle given twice lists its journal file once
+    c = Collector(read_journals=False)
+    list(c.collect([str(one), str(one)]))
+    (b,) = c.bundles()
+    assert len(b.journal_files) == 1
+
+
+def test_journals_of_two_sosreports_in_one_directory_keep_their_bundle(tmp_path: Path, make_journal_file) -> None:  # type: ignore[no-untyped-def]
+    """cmp-02's journal used to get cmp-01's origin (the first journal's bundle)."""
+    roots = {h: _sosreport_with_journal(tmp_path, h, make_journal_file) for h in ("cmp-01", "cmp-02")}
+    c = Collector()
+    data, problems, infos = stream_all(c.collect([str(tmp_path)]))
+    journal = {n: i for n, i in infos.items() if n.startswith("journal:")}
+    assert len(journal) == 2, problems
+    for name, info in journal.items():
+        assert info.origin == str(roots[info.host or ""]), (name, info)
+        assert f"journal line of {info.host}".encode() in data[name]
+    by_origin = {b.origin: b for b in c.bundles()}
+    for host, root in roots.items():
+        b = by_origin[str(root)]
+        assert b.host == host and b.sources == 2  # nova-compute.log + its journal stream
+        assert SourceKind.JOURNAL in b.kinds
+        assert not any(label.startswith("system log") for label in b.lacking())
+
+
+def test_corrupt_journal_leaves_the_system_log_lacking(tmp_path: Path, make_journal_file) -> None:  # type: ignore[no-untyped-def]
+    """JOURNAL was added to the bundle's kinds before reading, so a journal that yields
+    nothing hid "system log" from what the bundle lacks."""
+    root = tree(tmp_path / "sosreport-cmp-01-2024-07-11-abcdefg",
+                {"sos_commands/host/hostname": b"cmp-01\n",
+                 "var/log/nova/nova-compute.log": NOVA})
+    good = make_journal_file([_journal_entry("cmp-01", "x")], tmp_path / "good.journal")
+    raw = good.read_bytes()
+    # a real journal file's header (signature, state) and nothing of its objects
+    (root / "var/log/journal/0123").mkdir(parents=True)
+    bad = root / "var/log/journal/0123/system.journal"
+    bad.write_bytes(raw[:64] + b"\0" * 200)
+    c = Collector()
+    sources, problems = split(c.collect([str(root)]))
+    assert [Path(s.info.name).name for s in sources] == ["nova-compute.log"]
+    assert any(str(bad) in p.source and p.severity == "error" for p in problems), problems
+    assert not [p for p in problems if "read it with --journal" in p.message]
+    (b,) = c.bundles()
+    assert SourceKind.JOURNAL not in b.kinds and b.sources == 1
+    system = [label for label in b.lacking() if label.startswith("system log")]
+    # lacking, and without the "read them with --journal" hint: they were read (and failed)
+    assert system == ["system log (messages, syslog, kern.log or journal)"]
