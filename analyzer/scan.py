@@ -56,9 +56,10 @@ class ScanResult:
 class _PrefixedStream(io.RawIOBase):
     """A stream whose first bytes were already read for sniffing."""
 
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
+    def __init__(self, head: bytes, rest: BinaryIO, error: BaseException | None = None) -> None:
         self._head = memoryview(head)
         self._rest = rest
+        self._error = error  # raised once the head is consumed (the stream broke inside it)
 
     def readable(self) -> bool:
         return True
@@ -69,6 +70,9 @@ class _PrefixedStream(io.RawIOBase):
             b[:n] = self._head[:n]
             self._head = self._head[n:]
             return n
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
         ri = getattr(self._rest, "readinto", None)
         if ri is not None:
             return int(ri(b) or 0)
@@ -273,13 +277,20 @@ def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], N
     fh = _Prefetch(cm.__enter__())
     # a pipe may deliver its first bytes in small pieces: sniff on up to 64 KiB (or all of it)
     head = b""
+    error: BaseException | None = None
     while len(head) < 65536:
-        part = fh.read(65536 - len(head))
+        try:
+            part = fh.read(65536 - len(head))
+        except _READ_ERRORS as e:
+            if not head:
+                raise
+            error = e  # scan what was read, then report where the stream broke
+            break
         if not part:
             break
         head += part
     fmt = parsers.sniff_structured(head)
-    stream: BinaryIO = _PrefixedStream(head, fh)  # type: ignore[arg-type,assignment]
+    stream: BinaryIO = _PrefixedStream(head, fh, error)  # type: ignore[arg-type,assignment]
     if fmt is not None:
         def on_problem(line: int, msg: str) -> None:
             warn(f"{fmt}: {msg}", line, None)

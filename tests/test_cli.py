@@ -219,3 +219,13 @@ def test_slow_pipe_of_journal_json_is_still_recognised(tmp_path: Path) -> None:
     slow.wait()
     rows = [json.loads(r) for r in out.decode().splitlines()]
     assert rows and all(r["host"] == "cmp-01" for r in rows), (rows, err)
+
+
+def test_stream_breaking_inside_the_sniffed_head_keeps_its_lines(tmp_path: Path) -> None:
+    """A tiny truncated .gz breaks while the first 64 KiB are sniffed: its lines are still scanned."""
+    small = tmp_path / "nova-compute.log.2.gz"
+    small.write_bytes(gzip.compress((FAIL + "\n").encode())[:-6])
+    code, out, err, _ = nma("scan", "--format", "jsonl", str(small))
+    assert code == 1, err
+    assert any(json.loads(r)["cause"] == "auth_transport_failure" for r in out.splitlines())
+    assert "read stopped" in err and "truncated gzip" in err
