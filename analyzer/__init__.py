@@ -91,48 +91,45 @@ def analyze(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzinfo =
     return replace(report, generated_at=datetime.now(timezone.utc))
 
 
-_HOW_TO_GET = {
-    "nova-compute log": "copy /var/log/nova/nova-compute.log* (Kolla: /var/log/kolla/nova/; "
-                        "TripleO: /var/log/containers/nova/), or run `nma collect` on that host",
-    "libvirtd / virtqemud log": "copy /var/log/libvirt/libvirtd.log (or virtqemud.log; Kolla: "
-                                "/var/log/kolla/libvirt/); enable file logging with "
-                                "log_outputs=\"3:file:/var/log/libvirt/libvirtd.log\" if absent",
-    "QEMU instance logs (libvirt/qemu/*.log)": "copy /var/log/libvirt/qemu/instance-*.log "
-                                               "(Kolla: /var/log/kolla/libvirt/qemu/)",
-    "audit log": "copy /var/log/audit/audit.log, or `ausearch -m AVC,APPARMOR -ts <start>`",
-}
-
-
 def _with_bundle_gaps(report: Report, bundles: Sequence[Any]) -> Report:
-    """Add what each bundle lacked to the migrations that involve its host (C6 of issue 4)."""
+    """Add what each bundle lacked to the migrations that involve its host (C6 of issue 4).
+
+    The step that gets each piece (``analyzer.correlate.missing.bundle_gap_how``) is one
+    command for that host, bounded to the attempt's time where the tool can be: "read the
+    binary journal files with --journal" only when the bundle holds such files.
+    """
     from .correlate.items import canon_host
+    from .correlate.missing import bundle_gap_how
     from .model import MissingEvidence
 
     # keyed by the correlator's spelling of the host (lower case, short name), which is what
     # Migration.source_host/dest_host hold: `COMPUTE-01=` or `compute-01.example.org=` is
     # the compute-01 of the report
-    gaps: dict[str, list[MissingEvidence]] = {}
+    gaps: dict[str, list[tuple[str, Any]]] = {}
     for b in bundles:
         labels = b.lacking()
         host = canon_host(b.host)
         if not labels or not host:
             continue
         for label in labels:
-            how = _HOW_TO_GET.get(label.split(" (")[0], "") or (
-                "read the binary journal files with --journal" if "journal" in label
-                else "collect it from that host (`nma collect`)")
-            gaps.setdefault(host, []).append(MissingEvidence(
-                what=f"{label} of {host}", why=f"the bundle {b.origin} holds no {label}",
-                how=how))
+            gaps.setdefault(host, []).append((label, b))
     if not gaps:
         return report
     migrations = []
     for m in report.migrations:
         hosts = {h for h in (m.source_host, m.dest_host) if h}  # compute hosts only
-        extra = [g for h in sorted(hosts) for g in gaps.get(h, [])]
+        extra = [
+            MissingEvidence(
+                what=f"{label} of {h}", why=f"the bundle {b.origin} holds no {label}",
+                how=bundle_gap_how(label, h, deployment=b.deployment,
+                                   journal_files=b.journal_files, start=m.start, end=m.end))
+            for h in sorted(hosts) for label, b in gaps.get(h, [])
+        ]
         if extra and m.outcome.failed:
-            have = {e.what for e in m.missing_evidence}
-            extra = [e for e in extra if e.what not in have]
+            # the correlator may already ask for the same thing ("/var/log/audit/audit.log on
+            # compute-02" after a QEMU crash): one step is listed once
+            have = {e.what for e in m.missing_evidence} | {e.how for e in m.missing_evidence}
+            extra = [e for e in extra if e.what not in have and e.how not in have]
             m = replace(m, missing_evidence=(*m.missing_evidence, *extra))
         migrations.append(m)
     return replace(report, migrations=tuple(migrations))

@@ -34,7 +34,7 @@ from ..model import (
 from ..records import Finding, Problem, SourceKind
 from .clock import apply_tz_fixes, choose_reference, detect_tz_mistakes, estimate_offsets
 from .convergence import build_convergence
-from .items import CatalogueLike, Item, build_items, canon_host, to_datetime
+from .items import GENERIC_CAUSES, CatalogueLike, Item, build_items, canon_host, to_datetime
 from .migrations import (
     Group,
     assign_roles,
@@ -64,9 +64,29 @@ class ScanResultLike(Protocol):
     def inputs(self) -> Sequence[InputSummary]: ...
 
 
-def _timeline(group: Group) -> tuple[TimelineEntry, ...]:
+def _line_rank(it: Item, primary: str | None) -> tuple[bool, bool, bool, float, int]:
+    """How well one classification describes its line; the highest is kept for the timeline.
+
+    The root cause's own classification first (the entry the reports highlight), then a
+    cause over an event (``Live Migration failure: <libvirt error>`` is both), a specific
+    cause over a generic one, the higher pattern confidence, the first finding.
+    """
+    return (primary is not None and it.cause == primary, it.kind == "cause",
+            it.cause is not None and it.cause not in GENERIC_CAUSES, it.confidence, -it.idx)
+
+
+def _timeline(group: Group, primary: str | None = None) -> tuple[TimelineEntry, ...]:
+    """One entry per physical line, ``(source, line)``: a line several patterns classify
+    (LM111 and LM115 on one traceback line; LM046, LM143 and LM150 on one failure line) is
+    shown once, under its most specific pattern (:func:`_line_rank`). Every classification
+    still counted for the verdict (the ranking reads the items, not the timeline)."""
+    best: dict[tuple[str, int], Item] = {}
+    for it in group.items:
+        cur = best.get(it.key)
+        if cur is None or _line_rank(it, primary) > _line_rank(cur, primary):
+            best[it.key] = it
     entries = []
-    for it in sorted(group.items, key=lambda it: it.sort_key()):
+    for it in sorted(best.values(), key=lambda it: it.sort_key()):
         rec = it.finding.record
         entries.append(TimelineEntry(
             timestamp=to_datetime(it.tc),
@@ -145,12 +165,57 @@ def _by_elimination(group: Group, computes: set[str]) -> None:
             group.dest = others.pop()
 
 
+def _by_uri(group: Group) -> None:
+    """No line and no elimination named the destination: take the peer host of a libvirt or
+    migration URI in the failure text (``Failed to connect to remote libvirt URI
+    qemu+ssh://10.226.0.59/system``), canonicalised like every other host name.
+
+    Last resort on purpose: the URI spells the host as ``live_migration_inbound_addr`` does
+    (often an IP on the migration network), which matches no log's host name; a destination
+    known by name from its own lines or by elimination keeps its name. The most frequent peer
+    wins, the earliest line on a tie.
+    """
+    if group.dest:
+        return
+    counts: dict[str, int] = {}
+    for it in sorted(group.items, key=lambda it: it.sort_key(corrected=False)):
+        if it.dest_uri and it.dest_uri != group.source:
+            counts[it.dest_uri] = counts.get(it.dest_uri, 0) + 1
+    if counts:
+        group.dest = max(counts, key=lambda h: counts[h])  # stable: first seen on a tie
+
+
 def _input_end(items: Sequence[Item]) -> dict[str | None, float]:
     end: dict[str | None, float] = {}
     for it in items:
         if it.t is not None and (it.host not in end or it.t > end[it.host]):
             end[it.host] = it.t
     return end
+
+
+#: how the headline says what happened to the attempt (never the raw enum value)
+_OUTCOME_PHRASES = {
+    Outcome.COMPLETED: "completed",
+    Outcome.ROLLED_BACK: "was rolled back",
+    Outcome.ABORTED: "was aborted",
+    Outcome.FAILED_PRECHECK: "failed its pre-checks",
+    Outcome.IN_PROGRESS: "was still in progress when the logs end",
+    Outcome.UNKNOWN: "has no outcome in the logs",
+}
+
+
+def _attempt_sentence(m: Migration) -> str:
+    """``The migration of instance <uuid> from A to B was rolled back``: the parts the logs do
+    not give (instance, either host) are left out rather than shown as ``unknown``/``?``."""
+    parts = ["The migration"]
+    if m.instance_uuid:
+        parts.append(f"of instance {m.instance_uuid}")
+    if m.source_host:
+        parts.append(f"from {m.source_host}")
+    if m.dest_host:
+        parts.append(f"to {m.dest_host}")
+    parts.append(_OUTCOME_PHRASES.get(m.outcome, str(m.outcome).replace("_", " ")))
+    return " ".join(parts)
 
 
 def _summary(migrations: Sequence[Migration]) -> Summary:
@@ -176,16 +241,13 @@ def _summary(migrations: Sequence[Migration]) -> Summary:
             role = ("destination" if ev_host == lead.dest_host else
                     "source" if ev_host == lead.source_host else None)
             where = f" on {ev_host}" + (f" ({role})" if role else "")
-        route = (f" from {lead.source_host or '?'} to {lead.dest_host or '?'}"
-                 if lead.source_host or lead.dest_host else "")
-        inst = f" of {lead.instance_uuid}" if lead.instance_uuid else ""
         if failed:
             head = f"{len(failed)} of {total} live {noun} failed"
         else:
-            head = f"{total} live {noun} analysed, outcome {lead.outcome}"
-        headline = (f"{head}; primary cause {rc.cause}{where}: {rc.title} "
-                    f"(migration{inst}{route}, {lead.outcome}, confidence "
-                    f"{rc.confidence:.2f}).")
+            head = f"{total} live {noun} analysed"
+        title = rc.title.strip().rstrip(".")
+        headline = (f"{head}; primary cause {rc.cause}{where}, confidence "
+                    f"{rc.confidence:.2f}: {title}. {_attempt_sentence(lead)}.")
     elif total == 0:
         headline = "No live-migration activity found in the input."
     elif failed:
@@ -231,6 +293,7 @@ def correlate(
     for g in groups:
         assign_roles(g)
         _by_elimination(g, computes)
+        _by_uri(g)
         g.outcome = decide_outcome(g, input_end)  # preliminary: picks the reference host
 
     all_hosts = sorted({h for g in groups for h in g.hosts})
@@ -265,7 +328,7 @@ def correlate(
             outcome=g.outcome,
             root_cause=ranked.primary,
             secondary_causes=ranked.secondary,
-            timeline=_timeline(g),
+            timeline=_timeline(g, ranked.primary.cause if ranked.primary else None),
             convergence=convergence,
             missing_evidence=missing,
             remediation=ranked.remediation,

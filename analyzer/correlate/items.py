@@ -93,6 +93,17 @@ _UUID_IN_TEXT = re.compile(
 _INSTANCE_NAME = re.compile(r"(?<![\w-])(?P<name>instance-[0-9a-f]{8})(?![0-9a-f])")
 _QEMU_LOG_NAME = re.compile(r"(?:^|[/!])(?P<name>instance-[0-9a-f]{8})\.log(?:\.\d+)?(?:\.gz)?$")
 _REQ = re.compile(r"^req-" + _UUID + "$")
+# The peer a source-side failure names in a URI (messages.md §2.6 row 118: "Failed to connect
+# to remote libvirt URI qemu+ssh://10.226.0.59/system: …"; a migration URI tcp://host:port or
+# QEMU's tcp:host:port). A virsh `--connect`/`-c` URI is the client's own libvirtd, not the
+# peer, and a listen address (0.0.0.0, [::]) or loopback names no host.
+_PEER_URI = re.compile(
+    r"(?<![\w+.-])(?P<opt>(?:--connect[= ]|-c )\s*)?"
+    r"(?:(?:qemu|xen|libxl|lxc|ch)(?:\+(?:ssh|libssh2?|tls|tcp|ext))?://(?:[^@/\s'\"]+@)?"
+    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*)(?::[0-9]+)?/"
+    r"|tcp:(?://)?(?P<mhost>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9][A-Za-z0-9._-]*):[0-9]+)"
+)
+_NOT_A_PEER = frozenset({"localhost", "0.0.0.0", "::", "::1", "127.0.0.1"})
 # the parsers write "assumed UTC (--tz)", "assumed +02:00 (--tz)", "assumed +02:00 Europe/Paris
 # (--tz)" (parsers/_common.py tz_label)
 _TZ_OFFSET = re.compile(r"(?<![\w-])(?:UTC)?(?P<sign>[+-])(?P<h>\d{1,2}):?(?P<m>\d{2})?")
@@ -250,6 +261,9 @@ class Item:
     took_secs: float | None = None
     dest_named: str | None = None  # captured `dest`: the destination this line names
     src_named: str | None = None  # captured `src`: the source this line names
+    #: the peer host in a libvirt/migration URI of a failure line: the destination, named by
+    #: the source (weakest way to learn the destination; see ``_peer_from_uri``)
+    dest_uri: str | None = None
     tz_fix: float = 0.0  # whole-hour correction for a --tz mistake (assumed stamps only)
     offset: float = 0.0  # clock offset of the host relative to the reference host
 
@@ -350,6 +364,25 @@ def _resolve(name: str | None, alias: Mapping[str, str | None]) -> str | None:
     if host is not None and alias.get(host):
         return alias[host]
     return host
+
+
+def _peer_from_uri(text: str) -> str | None:
+    """The remote host of the last peer URI in a line (None for loopback/listen addresses).
+
+    The last one: virsh prints ``virsh --connect qemu+tcp://localhost/system migrate … <dest
+    URI>``, nova ``Failed to connect to remote libvirt URI <dest URI>: …`` twice (message and
+    exception summary), and the destination URI is never followed by the local one.
+    """
+    if "tcp:" not in text and "://" not in text:
+        return None  # most lines: no URI at all, skip the regex
+    peer: str | None = None
+    for m in _PEER_URI.finditer(text):
+        if m.group("opt"):
+            continue
+        host = (m.group("host") or m.group("mhost") or "").strip("[]").lower()
+        if host and host not in _NOT_A_PEER and not host.startswith("127."):
+            peer = host
+    return peer
 
 
 def _assumed_offset(tz_assumption: str | None) -> float | None:
@@ -462,6 +495,9 @@ def build_items(
                 role_hint=None if conductor else role,
                 took_secs=took,
                 dest_named=_resolve(f.fields.get("dest"), alias),
+                dest_uri=(_resolve(_peer_from_uri(rec.text), alias)
+                          if f.kind == "cause" or marks & {"failure", "precheck_failed"}
+                          else None),
                 src_named=_resolve(f.fields.get("src"), alias),
             )
         )

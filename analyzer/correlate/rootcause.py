@@ -17,12 +17,22 @@ synthesised ones:
 Score = pattern confidence (+ corroboration: more lines, both hosts; − a severity penalty for
 warning/info lines) + position (+0.15 for the earliest specific cause on the corrected clock,
 +0.05 for a destination-side line) − 0.5 for a generic symptom (``qemu_crash``, ``other``)
-when something specific exists. ``operator_abort`` is disqualified when any failure precedes
-the cancellation (Nova's own timeout abort produces the same libvirt text);
+when something specific exists. A cancellation that follows Nova's own ``Live migration not
+completed after N sec`` / ``stuck for N sec`` is that timeout's abort action: its lines join
+``completion_timeout`` (as symptoms) and ``operator_abort`` is not listed at all; after any
+other failure ``operator_abort`` is disqualified (listed, with the reason);
 ``libvirt_busy_lock`` is disqualified when the lock is *held by* the migration job and no
 failure line carries it (another client's query timed out). A completed
 attempt has no root cause; whatever was seen is listed as secondary ("seen only on a completed
 migration"), which is how ``cannot acquire state change lock`` noise is kept out of verdicts.
+
+Evidence of a verdict: its *lead* line first (the earliest of the clearly strongest original
+lines, :func:`_lead`), and the verdict's pattern, title, summary and fix are that line's
+pattern's, so the title and the first line shown always belong together. Copies of an error
+relayed to another host (libvirt's ``virNetClientProgramDispatchError``, oslo's
+``…_Remote`` exceptions, the conductor's re-report, the source's ``Live Migration failure:
+<the destination's error text>``) are symptoms when the original is in the input
+(:func:`_relays`).
 """
 
 from __future__ import annotations
@@ -100,6 +110,9 @@ class _Candidate:
     reason: str | None = None
     disqualified: str | None = None
     extra_summary: list[str] = field(default_factory=list)
+    #: lines of another cause that are part of this one (the ``canceled by client`` that
+    #: Nova's own timeout action produces): shown as its symptoms, never a cause of their own
+    absorbed: list[Item] = field(default_factory=list)
     boost: float = 0.0
     confidence: float = 0.0
     score: float = 0.0
@@ -136,6 +149,29 @@ def _reason(it: Item) -> str | None:
         if pos >= 0:
             return msg[pos + len(marker):].strip() or None
     return None
+
+
+#: clock slack when comparing lines of two hosts (same as the abort-after-failure check)
+_ORDER_SLACK_S = 0.5
+
+
+#: Nova calls abortJob right after logging the timeout; a cancel much later is someone else's
+#: (with live_migration_timeout_action = force_complete Nova does not abort at all)
+_TIMEOUT_ABORT_WITHIN_S = 60.0
+
+
+def _nova_timeout_abort(abort: _Candidate, timeout: _Candidate) -> bool:
+    """The cancellation is Nova's own timeout action: the first cancel line comes with or
+    after a Nova timeout line (clock slack between hosts) and within a minute of it.
+
+    Nova logs the timeout and calls abortJob at once, so the libvirt cancel follows within a
+    fraction of a second, which the generic "earlier failure" check (it needs a 0.5 s lead)
+    cannot see. An abort before the timeout fired was someone's decision."""
+    t_cancel = abort.first_tc
+    if t_cancel is None:
+        return False
+    return any(t - _ORDER_SLACK_S <= t_cancel <= t + _TIMEOUT_ABORT_WITHIN_S
+               for t in (it.tc for it in timeout.items) if t is not None)
 
 
 def _candidates(group: Group, convergence: Convergence | None) -> list[_Candidate]:
@@ -181,7 +217,15 @@ def _candidates(group: Group, convergence: Convergence | None) -> list[_Candidat
     if cancels and "operator_abort" not in cands:
         cands["operator_abort"] = _Candidate("operator_abort", cancels, synthetic="cancel")
     abort = cands.get("operator_abort")
-    if abort is not None and abort.first_tc is not None:
+    timeout = cands.get("completion_timeout")
+    if abort is not None and timeout is not None and _nova_timeout_abort(abort, timeout):
+        # Nova's timeout action (live_migration_timeout_action = abort) calls abortJob right
+        # after "Live migration not completed after N sec": libvirt's "canceled by client" and
+        # nova's "Migration operation was cancelled" are that action, part of the timeout,
+        # not a second cause an operator would have to look into
+        timeout.absorbed.extend(abort.items)
+        del cands["operator_abort"]
+    elif abort is not None and abort.first_tc is not None:
         first = abort.first_tc
         abort_keys = {it.key for it in abort.items}
         earlier = [
@@ -245,10 +289,16 @@ def _score(cands: list[_Candidate], group: Group) -> None:
         c.score = score
 
 
-def _texts(c: _Candidate) -> tuple[str, str, str, str, str]:
-    """(pattern_id, title, summary, why, fix) for a candidate."""
-    best = c.best
-    pat: Pattern | None = best.pattern
+def _texts(c: _Candidate, lead: Item) -> tuple[str, str, str, str, str]:
+    """(pattern_id, title, summary, why, fix) for a candidate, from its lead evidence line.
+
+    One rule for every verdict: the verdict *is* the pattern of its first evidence line, so
+    the title the report prints and the line it shows first always belong together (before,
+    the verdict took the most confident pattern while the lead line was chosen by time, and
+    "guest CPU doesn't match specification" headed a QEMU "host doesn't support requested
+    feature" line). Which line leads is decided in :func:`_lead`.
+    """
+    pat: Pattern | None = lead.pattern
     synth = _SYNTH_TEXT.get(c.cause)
     if c.synthetic == "convergence" and synth:
         title, summary, why, fix = synth
@@ -258,12 +308,89 @@ def _texts(c: _Candidate) -> tuple[str, str, str, str, str]:
         if pat is not None and c.synthetic == "carrier":
             title = pat.title
             fix = pat.fix.strip() or fix
-        return best.finding.pattern_id, title, summary, why, fix
+        return lead.finding.pattern_id, title, summary, why, fix
     if pat is not None:
-        return (best.finding.pattern_id, pat.title, pat.summary.strip(), pat.why.strip(),
+        return (lead.finding.pattern_id, pat.title, pat.summary.strip(), pat.why.strip(),
                 pat.fix.strip())
-    title, summary, why, fix = synth or (best.finding.pattern_id, "", "", "")
-    return best.finding.pattern_id, title, summary, why, fix
+    title, summary, why, fix = synth or (lead.finding.pattern_id, "", "", "")
+    return lead.finding.pattern_id, title, summary, why, fix
+
+
+#: Lines that say outright that they carry another host's error: libvirt's RPC client logs,
+#: under virNetClientProgramDispatchError, the error the *remote* daemon sent back
+#: (src/rpc/virnetclientprogram.c); oslo.messaging re-raises a callee's exception as
+#: ``nova.exception_Remote.<Exc>_Remote`` or ``RemoteError: Remote error:`` on the caller
+#: (messages.md §2.15 rows 224, 245).
+_RELAY_MARK = re.compile(
+    r"virNetClientProgramDispatchError|\w_Remote\.\w+_Remote\b|RemoteError: Remote error: ")
+#: shorter error texts ("operation failed") say too little to call two lines the same error
+_MIN_RELAYED_TEXT = 20
+
+
+def _relays(c: _Candidate, group: Group) -> set[int]:
+    """Ids of the candidate's lines that are copies of an error another host logged first.
+
+    The same error text relayed over RPC to the other host is a copy, not a cause: a line
+    marked as relayed (``_RELAY_MARK``), a conductor line (the conductor only re-reports the
+    exception a compute raised in a pre-check or pre_live_migration), or a source-side line
+    (nova's ``Live Migration failure: <libvirt error>``, the source libvirtd) that contains
+    the text of a destination line of this cause. Copies are kept as causes when no original
+    is in the input (source-only logs, a conductor-only failure such as NoValidHost): then
+    they are the best evidence there is.
+    """
+    copies = {id(it) for it in c.items if it.conductor or _RELAY_MARK.search(it.text)}
+    originals = [it for it in c.items if id(it) not in copies and it.host
+                 and it.host == group.dest and len(it.message) >= _MIN_RELAYED_TEXT]
+    if group.source and originals:
+        for it in c.items:
+            if it.host == group.source and any(o.message in it.message for o in originals):
+                copies.add(id(it))
+    relayed_hosts = {it.host for it in c.items if id(it) in copies}
+    if not any(it.host is not None and it.host not in relayed_hosts
+               for it in c.items if id(it) not in copies):
+        return set()  # no original on another host: the copies are all the evidence there is
+    return copies
+
+
+def _lead(c: _Candidate, relays: set[int]) -> Item:
+    """The first evidence line: the earliest of the clearly strongest non-copy lines.
+
+    Strongest: within ``_LEAD_MARGIN`` of the best confidence, then time order. Time decides
+    between near-equals (the causal chain), a clearly stronger line wins over an earlier
+    weaker one (QEMU may write its lines out of order, and the generic "error while loading
+    state" must not hide "Length mismatch"). A conductor line only re-reports a remote
+    exception, a relayed copy repeats the other host's error: a compute line, an original,
+    leads before them (also when the conductor's host is the only one, see :func:`_relays`).
+    """
+    by_time = sorted(c.items, key=lambda it: it.sort_key())
+    pool = [it for it in by_time if id(it) not in relays] or by_time
+    top = max(it.confidence for it in pool)
+    strong = [it for it in pool if it.confidence >= top - _LEAD_MARGIN - 1e-9]
+    return min(strong, key=lambda it: it.conductor)  # stable: earliest non-conductor line
+
+
+def _cause_lines(c: _Candidate, lead: Item, relays: set[int]) -> list[Item]:
+    """The lead, then up to ``_MAX_CAUSE_LINES`` − 1 more lines in time order, one per physical
+    line. Every pattern (and host) of the cause is shown before a second line of one already
+    shown: five "host doesn't support requested feature" lines must not crowd out the libvirt
+    line that says the same on the same host."""
+    by_time = [it for it in sorted(c.items, key=lambda it: it.sort_key())
+               if id(it) not in relays and it is not lead]
+    chosen: list[Item] = [lead]
+    keys = {lead.key}
+    shown = {(lead.finding.pattern_id, lead.host)}
+    for first_pass in (True, False):
+        for it in by_time:
+            if len(chosen) >= _MAX_CAUSE_LINES:
+                break
+            sig = (it.finding.pattern_id, it.host)
+            if it.key in keys or (first_pass and sig in shown):
+                continue
+            chosen.append(it)
+            keys.add(it.key)
+            shown.add(sig)
+    rest = sorted(chosen[1:], key=lambda it: it.sort_key())
+    return [lead, *rest]
 
 
 def _evidence(it: Item, role: str, group: Group) -> Evidence:
@@ -282,38 +409,26 @@ def _evidence(it: Item, role: str, group: Group) -> Evidence:
 
 def _verdict(c: _Candidate, group: Group, *, primary: bool,
              ranked_lower_because: str | None = None) -> CauseVerdict:
-    pattern_id, title, summary, why, fix = _texts(c)
+    relays = _relays(c, group)
+    lead = _lead(c, relays)
+    pattern_id, title, summary, why, fix = _texts(c, lead)
     if c.reason and c.cause == "other":
         summary = f"{summary} Reason logged: {c.reason}".strip()
     if c.extra_summary:
         summary = " ".join([summary, *c.extra_summary]).strip()
-    # The lead line is the earliest of the clearly strongest ones (within _LEAD_MARGIN of the
-    # best confidence), then time order. Time decides between near-equals (the causal chain),
-    # a clearly stronger line wins over an earlier weaker one (QEMU may write its lines out of
-    # order, and the generic "error while loading state" must not hide "Length mismatch"). A
-    # conductor line only re-reports a remote exception: a compute line leads before it.
-    by_time = sorted(c.items, key=lambda it: it.sort_key())
-    top = max(it.confidence for it in by_time)
-    strong = [it for it in by_time if it.confidence >= top - _LEAD_MARGIN]
-    lead = min(strong, key=lambda it: it.conductor)  # stable: earliest non-conductor line
-    lines = [lead] + [it for it in by_time if it is not lead]
     role = "context" if c.hint else "cause"
-    evidence: list[Evidence] = []
-    seen: set[tuple[str, int]] = set()
-    for it in lines:
-        if it.key in seen:
-            continue
-        seen.add(it.key)
-        evidence.append(_evidence(it, role, group))
-        if len(evidence) >= _MAX_CAUSE_LINES:
-            break
+    evidence = [_evidence(it, role, group) for it in _cause_lines(c, lead, relays)]
+    seen = {(e.source, e.line) for e in evidence}
     if primary:
+        extra = {id(it) for it in c.items if id(it) in relays} | {id(it) for it in c.absorbed}
         symptoms = [
             it for it in sorted(group.items, key=lambda it: it.sort_key())
             if it.key not in seen
-            and (it.cause in GENERIC_CAUSES or is_failure_like(it)
-                 or it.marks & {"failure", "rollback", "aborted"})
-            and (it.cause is None or it.cause in GENERIC_CAUSES or it.cause == c.cause)
+            and (id(it) in extra
+                 or ((it.cause in GENERIC_CAUSES or is_failure_like(it)
+                      or it.marks & {"failure", "rollback", "aborted"})
+                     and (it.cause is None or it.cause in GENERIC_CAUSES
+                          or it.cause == c.cause)))
         ]
         count = 0
         for it in symptoms:

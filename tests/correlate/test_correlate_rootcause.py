@@ -176,6 +176,26 @@ def test_cancel_after_timeout_is_completion_timeout_not_operator_abort(make: Fac
     m = make.correlate().migrations[0]
     assert m.outcome is Outcome.ABORTED  # Nova's timeout action aborted the job
     assert m.root_cause is not None and m.root_cause.cause == "completion_timeout"
+    # the cancel is Nova's own timeout action: part of completion_timeout (one of its
+    # symptom lines), not a second cause
+    assert "operator_abort" not in {v.cause for v in m.secondary_causes}
+    assert any(e.role == "symptom" and "canceled by client" in e.text
+               for e in m.root_cause.evidence)
+
+
+def test_cancel_long_after_the_timeout_is_not_novas_own_action(make: Factory) -> None:
+    """Nova aborts right after logging the timeout; a cancel minutes later (timeout action
+    force_complete, then someone aborted) stays a cause of its own, ranked lower."""
+    make.add("EV_MIGRATE_API", "About to invoke the migrate API", at=0.0, host="compute-01",
+             request_id=make.REQ_1, instance=make.UUID_A)
+    make.add("CA_TIMEOUT", "Live migration not completed after 800 sec", at=800.0,
+             host="compute-01", request_id=make.REQ_1, instance=make.UUID_A)
+    reason = "operation aborted: job 'migration out' canceled by client"
+    make.add("EV_LM_FAILURE", f"Live Migration failure: {reason}", at=1100.0,
+             host="compute-01", request_id=make.REQ_1, instance=make.UUID_A,
+             fields={"reason": reason})
+    m = make.correlate().migrations[0]
+    assert m.root_cause is not None and m.root_cause.cause == "completion_timeout"
     abort = [v for v in m.secondary_causes if v.cause == "operator_abort"]
     assert abort and "after an earlier completion_timeout" in (abort[0].ranked_lower_because
                                                                 or "")
