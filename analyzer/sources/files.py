@@ -567,10 +567,30 @@ class _Guarded(io.BufferedIOBase):
         return data
 
     def readinto(self, buf: Any) -> int:
-        data = self.read(len(buf))
-        n = len(data)
-        memoryview(buf).cast("B")[:n] = data
-        return n
+        """Like :meth:`read`, decoding piece by piece straight into ``buf``: no joined copy
+        and no fresh multi-MiB allocation per call (they cost ~0.3 s/GiB on .gz input)."""
+        self._check()
+        if self._pending is not None:
+            raise self._pending
+        view = memoryview(buf).cast("B")
+        want = len(view)
+        read1 = getattr(self._inner, "read1", None) or self._inner.read
+        got = 0
+        while got < want:
+            try:
+                chunk = cast(bytes, read1(min(_STEP, want - got)))
+            except _READ_ERRORS as e:
+                err = self._error(e, self._pos + got)
+                if not got:
+                    raise err from e
+                self._pending = err
+                break
+            if not chunk:
+                break
+            view[got:got + len(chunk)] = chunk
+            got += len(chunk)
+        self._pos += got
+        return got
 
     def readinto1(self, buf: Any) -> int:
         return self.readinto(buf)
