@@ -223,9 +223,10 @@ def _build(doc: dict[str, Any], path: str, problems: list[PatternError]) -> Patt
         extra = set(match) - {"regex", "caseless", "__lines__"}
         if extra:
             err("match", f"unknown match keys {sorted(extra)}")
-        from .validators import check_regex
+        from .validators import check_engines, check_regex
 
-        for reason, help in check_regex(regex):
+        dialect = check_regex(regex)
+        for reason, help in dialect or check_engines(regex, caseless):
             err("match", f"regex: {reason}", help=help)
     for key in ("title", "summary", "why", "fix"):
         if key in doc and (not isinstance(doc[key], str) or not doc[key].strip()):

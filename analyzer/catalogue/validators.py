@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import regex
 
-__all__ = ["check_regex", "longest_literal"]
+__all__ = ["check_regex", "check_engines", "longest_literal"]
 
 _META = set(".^$*+?{}[]\\|()")
 
@@ -113,4 +113,39 @@ def check_regex(rx: str) -> list[tuple[str, str | None]]:
     if len(longest_literal(rx)) < 6:
         problems.append(("no literal of 6+ characters: the scan engine's prefilter needs one",
                          "include a distinctive fixed phrase of the message"))
+    return problems
+
+
+def check_engines(rx: str, caseless: bool) -> list[tuple[str, str | None]]:
+    """Compile the scan form of ``rx`` with every installed engine; report what they refuse.
+
+    The `regex` module accepts constructs Hyperscan or RE2 do not (atomic groups, possessive
+    quantifiers, some Unicode classes): catching them here names the file and line, instead of
+    a failure when the whole database is compiled.
+    """
+    from ..matcher.engines import _strip_names, scan_expression
+
+    problems: list[tuple[str, str | None]] = []
+    expr = scan_expression(rx)
+    try:
+        import hyperscan
+    except ImportError:
+        hyperscan = None
+    if hyperscan is not None:
+        try:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            flags = hyperscan.HS_FLAG_MULTILINE | (hyperscan.HS_FLAG_CASELESS if caseless else 0)
+            db.compile(expressions=[expr.encode()], ids=[0], elements=1, flags=[flags])
+        except Exception as e:  # noqa: BLE001 - hyperscan.error carries the reason
+            problems.append((f"Hyperscan cannot compile it: {e}", "rewrite the construct it names"))
+    try:
+        import re2
+    except ImportError:
+        re2 = None
+    if re2 is not None:
+        body = _strip_names(expr)
+        try:
+            re2.compile((f"(?i:{body})" if caseless else body).encode())
+        except Exception as e:  # noqa: BLE001 - re2.error
+            problems.append((f"RE2 cannot compile it: {e}", "rewrite the construct it names"))
     return problems

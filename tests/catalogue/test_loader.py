@@ -94,3 +94,12 @@ def test_taxonomy_matches_shared_reference() -> None:
         pytest.skip("shared/taxonomy.md is not beside this checkout")
     ids = {line.split("`")[1] for line in ref.read_text().splitlines() if line.startswith("| `")}
     assert ids == set(TAXONOMY)
+
+
+def test_constructs_the_scan_engines_refuse_are_reported_at_load(tmp_path: Path) -> None:
+    """`regex` accepts a possessive quantifier; Hyperscan/RE2 do not: the loader says so."""
+    _write(tmp_path, "LM996-possessive.yaml", GOOD.replace("LM990", "LM996")
+           .replace("(?P<reason>[^\\n]+)", "(?P<reason>[^\\n]++)"))
+    with pytest.raises(CatalogueError) as ei:
+        load_catalogue([tmp_path], builtin=False)
+    assert any("cannot compile" in p.reason for p in ei.value.problems), str(ei.value)
