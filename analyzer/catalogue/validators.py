@@ -9,6 +9,8 @@ no constructs that only one of them supports.
 
 from __future__ import annotations
 
+from typing import Any
+
 import regex
 
 __all__ = ["check_regex", "check_engines", "longest_literal"]
@@ -127,10 +129,15 @@ def check_engines(rx: str, caseless: bool) -> list[tuple[str, str | None]]:
 
     problems: list[tuple[str, str | None]] = []
     expr = scan_expression(rx)
-    try:
-        import hyperscan
-    except ImportError:
-        hyperscan = None
+    import importlib
+
+    def _optional(name: str) -> Any:
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            return None
+
+    hyperscan = _optional("hyperscan")
     if hyperscan is not None:
         try:
             db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -138,10 +145,7 @@ def check_engines(rx: str, caseless: bool) -> list[tuple[str, str | None]]:
             db.compile(expressions=[expr.encode()], ids=[0], elements=1, flags=[flags])
         except Exception as e:  # noqa: BLE001 - hyperscan.error carries the reason
             problems.append((f"Hyperscan cannot compile it: {e}", "rewrite the construct it names"))
-    try:
-        import re2
-    except ImportError:
-        re2 = None
+    re2 = _optional("re2")
     if re2 is not None:
         body = _strip_names(expr)
         try:
