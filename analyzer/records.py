@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,10 +143,3 @@ class Problem:
             where += f" @byte {self.offset}"
         return f"{self.severity}: {where}: {self.message}"
 
-
-def iter_sources_only(items: Iterator[LogSource | Problem]) -> Iterator[LogSource]:
-    """Helper for tests: the sources of a collector run, failing on any problem."""
-    for item in items:
-        if isinstance(item, Problem):
-            raise AssertionError(str(item))
-        yield item

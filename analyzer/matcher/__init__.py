@@ -422,7 +422,7 @@ class Matcher:
                 stats["lines"] = base_line - 1 + (0 if mm[size - 1] == 10 else 1)
         finally:
             pool.shutdown(wait=True)
-            del arr  # release the buffer export before closing the map
+            arr = None  # release the buffer export before closing the map
             mm.close()
 
     @staticmethod
