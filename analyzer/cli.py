@@ -396,7 +396,8 @@ def _cmd_collect(args: argparse.Namespace) -> int:
                             tz=args.tz)
     print(f"wrote {args.output}: {manifest.get('files', 0)} files", file=sys.stderr)
     for p in manifest.get("not_collected", []):
-        print(f"nma: not collected: {p}", file=sys.stderr)
+        where = f"{p['source']}:{p['line']}" if p.get("line") else p["source"]
+        print(f"nma: not collected: {where}: {p['reason']}", file=sys.stderr)
     return 0
 
 
