@@ -198,9 +198,14 @@ def _finding_text(f: Finding, color: bool) -> str:
     label = f"cause:{f.cause}" if f.kind == "cause" else f"event:{f.stage}"
     ts = r.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + "Z" if r.timestamp else "-"
     head = f"{r.source}:{r.line}"
-    first = r.text.split("\n", 1)[0]
-    if len(first) > 400:
-        first = first[:400] + "…"
+    # the parsed message: the line's own timestamp, pid, logger and context are shown once, in
+    # the columns before it (jsonl keeps the full text)
+    first = (r.message or r.text).split("\n", 1)[0]
+    ident = r.instance_uuid[:8] if r.instance_uuid else None
+    if ident:
+        first = f"[{ident}] {first}"
+    if len(first) > 300:
+        first = first[:300] + "…"
     tag = f"[{f.pattern_id} {label} {f.severity}]"
     if color:
         tag = f"{_SEV_COLOR.get(f.severity, '')}{tag}\x1b[0m"
