@@ -20,9 +20,8 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+import re
 from typing import Any, BinaryIO
-
-import regex
 
 _np: Any = None
 
@@ -100,16 +99,25 @@ class Matcher:
         cdir = default_cache_dir() if cache_dir == "default" else (Path(cache_dir) if cache_dir else None)
         self.engine: Engine = make_engine(engine, [p.regex for p in self.patterns],
                                           [p.caseless for p in self.patterns], catalogue.digest, cdir)
-        # Field extraction runs only on matched lines, so the slower-but-complete `regex`
-        # module is fine here (named groups, same syntax as the scan dialect). Compiled on first
-        # use: compiling all ~200 up front cost 0.1-0.3 s of start-up for patterns that rarely fire.
-        self._extractors: list[regex.Pattern[str] | None] = [None] * len(self.patterns)
+        # Field extraction runs only on matched lines. Compiled on first use: compiling all
+        # ~200 up front cost 0.1-0.3 s of start-up for patterns that rarely fire. Stdlib `re`
+        # first: it accepts the scan dialect (named groups, classes, bounded repeats), compiles
+        # ~4x faster, and on the 1 GiB bench its ~2,000 searches of multi-KB matched lines took
+        # 5 ms against 73 ms with `regex`; it also spares the ~20 ms `regex` import. `regex`
+        # (re-compatible, a superset) only for a pattern `re` rejects.
+        self._extractors: list[Any] = [None] * len(self.patterns)
 
-    def extractor(self, idx: int) -> regex.Pattern[str]:
+    def extractor(self, idx: int) -> Any:
+        """The compiled extraction pattern (``re.Pattern``, or ``regex.Pattern``)."""
         rx = self._extractors[idx]
         if rx is None:
             p = self.patterns[idx]
-            rx = regex.compile(p.regex, flags=regex.IGNORECASE if p.caseless else 0)
+            try:
+                rx = re.compile(p.regex, flags=re.IGNORECASE if p.caseless else 0)
+            except re.error:
+                import regex
+
+                rx = regex.compile(p.regex, flags=regex.IGNORECASE if p.caseless else 0)
             self._extractors[idx] = rx
         return rx
 
