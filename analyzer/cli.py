@@ -33,18 +33,12 @@ exit status:
 
 
 def _parse_tz(value: str) -> tzinfo:
-    if value.upper() in ("UTC", "Z"):
-        return timezone.utc
-    if value[:1] in "+-" and ":" in value:
-        sign = -1 if value[0] == "-" else 1
-        hh, mm = value[1:].split(":", 1)
-        return timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
-    try:
-        from zoneinfo import ZoneInfo
+    from ._tz import parse_tz
 
-        return ZoneInfo(value)
-    except Exception as e:  # noqa: BLE001 - zoneinfo raises several types
-        raise argparse.ArgumentTypeError(f"unknown time zone {value!r} ({e})") from None
+    try:
+        return parse_tz(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _parse_when(value: str) -> datetime:

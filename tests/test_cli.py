@@ -228,3 +228,13 @@ def test_stream_breaking_inside_the_sniffed_head_keeps_its_lines(tmp_path: Path)
     assert code == 1, err
     assert any(json.loads(r)["cause"] == "auth_transport_failure" for r in out.splitlines())
     assert "read stopped" in err and "truncated gzip" in err
+
+
+def test_tz_parsing_doctests_and_errors() -> None:
+    import doctest
+
+    import analyzer._tz as tzmod
+
+    assert doctest.testmod(tzmod).failed == 0
+    code, _, err, _ = nma("scan", "--tz", "Mars/Olympus", "/dev/null")
+    assert code == 2 and "unknown time zone" in err

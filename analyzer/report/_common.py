@@ -19,6 +19,7 @@ from ..model import (
     Report,
     TimelineEntry,
 )
+from ..records import Problem
 
 __all__ = [
     "TOOL_NAME",
@@ -172,6 +173,14 @@ def key_evidence(v: CauseVerdict) -> Evidence | None:
 
 def locator(source: str, line: int | None) -> str:
     return f"{source}:{line}" if line is not None else source
+
+
+def problem_place(p: Problem) -> tuple[str, str]:
+    """Where an unreadable input broke (``file:line`` or ``file @byte N``) and what was lost."""
+    where = locator(p.source, p.line)
+    if p.line is None and p.offset is not None:
+        where += f" @byte {p.offset}"
+    return where, ("whole input skipped" if p.severity == "error" else "part skipped")
 
 
 def offsets_by_host(offsets: Iterable[ClockOffset]) -> dict[str, ClockOffset]:

@@ -41,6 +41,7 @@ from ._common import (
     logged_time,
     offsets_by_host,
     outcome_label,
+    problem_place,
     route_text,
     single_instant,
     stamp,
@@ -488,10 +489,7 @@ def _inputs_html(report: Report) -> str:
     if report.problems:
         items = []
         for p in report.problems:
-            where = locator(p.source, p.line)
-            if p.line is None and p.offset is not None:
-                where += f" @byte {p.offset}"
-            scope = "whole input skipped" if p.severity == "error" else "part skipped"
+            where, scope = problem_place(p)
             items.append(f'<li class="{h(p.severity)}">could not read: <code>{h(where)}</code> '
                          f"({h(p.severity)}, {scope}): {h(p.message)}</li>")
         out.append(f'<ul class="problems">{"".join(items)}</ul>')

@@ -36,6 +36,7 @@ from ._common import (
     migration_hosts,
     offsets_by_host,
     outcome_label,
+    problem_place,
     route_text,
     stamp,
     timeline_rows,
@@ -357,10 +358,7 @@ def _appendix(report: Report) -> list[str]:
     out += ["", "### Unreadable inputs", ""]
     if report.problems:
         for p in report.problems:
-            where = locator(p.source, p.line)
-            if p.line is None and p.offset is not None:
-                where += f" @byte {p.offset}"
-            scope = "whole input skipped" if p.severity == "error" else "part skipped"
+            where, scope = problem_place(p)
             out.append(f"- could not read: {md_code(where)} ({md_escape(p.severity)}, {scope}): "
                        f"{md_escape(p.message)}")
     else:

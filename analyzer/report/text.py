@@ -42,6 +42,7 @@ from ._common import (
     logged_time,
     offsets_by_host,
     outcome_label,
+    problem_place,
     route_text,
     single_instant,
     sparkline,
@@ -486,12 +487,7 @@ def _problems(w: _Writer, report: Report) -> None:
         return
     w.heading(f"Problems ({len(report.problems)})")
     for pr in report.problems:
-        where = pr.source
-        if pr.line is not None:
-            where += f":{pr.line}"
-        elif pr.offset is not None:
-            where += f" @byte {pr.offset}"
-        scope = "whole input skipped" if pr.severity == "error" else "part skipped"
+        where, scope = problem_place(pr)
         codes = (_RED,) if pr.severity == "error" else (_YELLOW,)
         lines = _wrap(f"could not read: {where}: {pr.message} ({scope})", w.width - 4)
         w.add("  " + w.p(lines[0], *codes))

@@ -14,15 +14,15 @@ means the owners fixed it and the marker can go).
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from analyzer import analyze
+from analyzer._tz import parse_tz
 from analyzer.catalogue.schema import TAXONOMY
 from analyzer.model import Migration, Outcome, Report
 
@@ -32,13 +32,7 @@ OUTCOMES = {o.value for o in Outcome}
 
 
 def _tz(value: str | None) -> tzinfo:
-    if not value or value.upper() == "UTC":
-        return timezone.utc
-    if value[0] in "+-":
-        sign = -1 if value[0] == "-" else 1
-        hh, mm = value[1:].split(":")
-        return timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
-    return ZoneInfo(value)
+    return parse_tz(value or "UTC")
 
 
 def _load(path: Path) -> dict[str, Any]:

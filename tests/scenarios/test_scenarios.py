@@ -8,15 +8,15 @@ one-line pastes in ``fixtures/single-lines`` are checked the same way.
 
 from __future__ import annotations
 
-from datetime import timedelta, timezone, tzinfo
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
 from analyzer import analyze
+from analyzer._tz import parse_tz
 from analyzer.model import Migration, Report
 
 ROOT = Path(__file__).resolve().parents[2] / "fixtures"
@@ -25,13 +25,7 @@ SINGLE = sorted(ROOT.glob("single-lines/*.yaml"))
 
 
 def _tz(value: str | None) -> tzinfo:
-    if not value or value.upper() == "UTC":
-        return timezone.utc
-    if value[0] in "+-":
-        sign = -1 if value[0] == "-" else 1
-        hh, mm = value[1:].split(":")
-        return timezone(sign * timedelta(hours=int(hh), minutes=int(mm)))
-    return ZoneInfo(value)
+    return parse_tz(value or "UTC")
 
 
 def _run(spec_path: Path) -> tuple[dict[str, Any], Report]:
