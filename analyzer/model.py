@@ -11,7 +11,7 @@ import enum
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .records import Problem
+from .records import InputSummary, Problem
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -148,17 +148,6 @@ class Migration:
     missing_evidence: tuple[MissingEvidence, ...] = ()
     remediation: tuple[str, ...] = ()
     hosts: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class InputSummary:
-    name: str
-    host: str | None
-    kind: str | None
-    bytes_read: int
-    lines: int
-    findings: int
-    matched_lines: int = 0  # lines the catalogue's regexes matched (what `grep -c` would count)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,7 @@ __all__ = [
     "Record",
     "Finding",
     "Problem",
+    "InputSummary",
 ]
 
 
@@ -143,3 +144,15 @@ class Problem:
             where += f" @byte {self.offset}"
         return f"{self.severity}: {where}: {self.message}"
 
+
+@dataclass(frozen=True, slots=True)
+class InputSummary:
+    """What the scan read of one input (also re-exported by ``analyzer.model``)."""
+
+    name: str
+    host: str | None
+    kind: str | None
+    bytes_read: int
+    lines: int
+    findings: int
+    matched_lines: int = 0  # lines the catalogue's regexes matched (what `grep -c` would count)

@@ -25,9 +25,8 @@ from ._streams import ChunkReader
 from .catalogue import Catalogue
 from .errors import CollectorError
 from .matcher import Matcher, RawHit
-from .model import InputSummary
 from .parsers.oslo import strip_debug_suffix
-from .records import Finding, LogSource, Problem, Record, SourceInfo, SourceKind
+from .records import Finding, InputSummary, LogSource, Problem, Record, SourceInfo, SourceKind
 
 __all__ = ["ScanResult", "scan", "iter_scan", "classify_lines", "ScanItem"]
 
