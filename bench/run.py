@@ -149,14 +149,16 @@ def main() -> None:
     lines = [f"# Matcher benchmark, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", "",
              f"Machine: {machine()}", f"Corpus: {corpus.name}, {size:,} bytes, {len(cat.patterns)} patterns; "
              f"medians of {a.rounds} interleaved rounds; MB/s = 10^6 bytes of uncompressed corpus per second.", "",
-             "| method | median s | MB/s | x grep -E | x rg | matched lines |", "|---|---:|---:|---:|---:|---:|"]
+             "| method | median s (min-max) | MB/s | x grep -E | x rg | matched lines |",
+             "|---|---:|---:|---:|---:|---:|"]
     for k in methods:
         g = mbs[k] / mbs["grep -E -c -f"]
         r = f"{mbs[k] / mbs['rg -c -f']:.2f}" if rg else "-"
         if "gz" in k:
             g = mbs[k] / mbs["zcat | grep -E -c -f"]
             r = f"{mbs[k] / mbs['zcat | rg -c -f']:.2f}" if rg else "-"
-        lines.append(f"| {k} | {med[k]:.3f} | {mbs[k]:.0f} | {g:.2f} | {r} | {counts.get(k, '-') if k != 'cat > /dev/null' else '-'} |")
+        spread = f"{min(times[k]):.3f}-{max(times[k]):.3f}"
+        lines.append(f"| {k} | {med[k]:.3f} ({spread}) | {mbs[k]:.0f} | {g:.2f} | {r} | {counts.get(k, '-') if k != 'cat > /dev/null' else '-'} |")
     lines += ["", f"Peak RSS of `nma scan --count`: {rss / 1024:.0f} MB (plain), {rss_gz / 1024:.0f} MB (.gz).",
               f"Matched-line counts agree across methods: {'yes' if agree else 'NO: ' + str(counts)}.",
               "(.gz rows: ratios are against `zcat | grep` and `zcat | rg` of the same file.)"]

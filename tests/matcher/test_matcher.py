@@ -15,8 +15,13 @@ from pathlib import Path
 
 import pytest
 
+import analyzer.matcher as matcher_mod
 from analyzer.catalogue.loader import load_catalogue
 from analyzer.matcher import Matcher, available_engines, scan_expression
+
+#: the two newline counters line numbering can run on: StringZilla's (installed as a
+#: dependency) and the stdlib fallback used where it is missing
+COUNTERS = {"stringzilla": matcher_mod._count_newlines_sz, "stdlib": matcher_mod._count_newlines_py}
 
 PAT = textwrap.dedent("""\
     id: {id}
@@ -89,9 +94,12 @@ def _reference(data: bytes) -> dict[int, set[str]]:
     return out
 
 
+@pytest.mark.parametrize("counter", sorted(COUNTERS))
 @pytest.mark.parametrize("engine", available_engines())
 @pytest.mark.parametrize("chunk", [256, 1000, 4096, 1 << 20])
-def test_hits_equal_reference_across_chunk_boundaries(catalogue, engine: str, chunk: int) -> None:  # type: ignore[no-untyped-def]
+def test_hits_equal_reference_across_chunk_boundaries(catalogue, engine: str, chunk: int, counter: str,  # type: ignore[no-untyped-def]
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(matcher_mod, "_count_newlines", COUNTERS[counter])
     data = _corpus(seed=chunk)
     m = Matcher(catalogue, engine=engine, cache_dir=None)
     got: dict[int, set[str]] = {}
@@ -137,6 +145,42 @@ def test_nul_bytes_and_overlong_line_are_reported_not_fatal(catalogue) -> None: 
     assert hits[-1].line_no == 4
 
 
+@pytest.mark.parametrize("window", [64, 4096])
+def test_mapped_path_reports_nul_bytes_at_their_line(catalogue, tmp_path: Path, window: int) -> None:  # type: ignore[no-untyped-def]
+    lines = [f"2024-07-11 22:00:{i:02d}.000 2 INFO a [-] ok {i}".encode() for i in range(40)]
+    lines[23] = b"\x00\x01binary"
+    lines[30] = b"2024-07-11 22:00:30.000 2 ERROR a [-] Live Migration failure: after"
+    f = tmp_path / "nul.log"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    warnings: list[tuple[str, int | None, int | None]] = []
+    hits = list(Matcher(catalogue, cache_dir=None).iter_hits_mapped(
+        str(f), is_record_start=_start, window=window,
+        on_warning=lambda msg, line, off: warnings.append((msg, line, off))))
+    nul_at = f.read_bytes().index(b"\x00")
+    assert warnings == [("binary data (NUL bytes) in the stream; scanning it as text", 24, nul_at)]
+    assert [h.line_no for h in hits] == [31]
+
+
+@pytest.mark.parametrize("data", [b"", b"\n", b"abc", b"a\nb\n\nc\n", bytes(range(256)) * 300])
+def test_newline_counters_agree(data: bytes, tmp_path: Path) -> None:
+    import mmap
+
+    rnd = random.Random(len(data))
+    f = tmp_path / "c.bin"
+    f.write_bytes(data or b"\0")
+    with open(f, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        view = memoryview(mm)
+        try:
+            for buf in (bytearray(data), memoryview(bytearray(data)), view if data else bytearray()):
+                n = len(buf)
+                for _ in range(50):
+                    a, b = rnd.randint(0, n + 2), rnd.randint(0, n + 2)  # past the end, or b < a
+                    want = bytes(buf)[a:b].count(b"\n")
+                    assert [c(buf, a, b) for c in COUNTERS.values()] == [want, want]
+        finally:
+            view.release()
+
+
 def test_scan_expression_trims_trailing_repeats() -> None:
     assert scan_expression(r"failure: (?P<reason>[^\n]+)") == r"failure: (?P<reason>[^\n])"
     assert scan_expression(r"abc [^\n]*") == "abc "
@@ -155,10 +199,13 @@ def test_compiled_database_is_cached(catalogue, tmp_path: Path) -> None:  # type
     assert len(hits) == 1
 
 
+@pytest.mark.parametrize("counter", sorted(COUNTERS))
 @pytest.mark.parametrize("engine", available_engines())
 @pytest.mark.parametrize("window", [300, 4096, 1 << 20])
-def test_mapped_file_path_equals_reference(catalogue, engine: str, window: int, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_mapped_file_path_equals_reference(catalogue, engine: str, window: int, tmp_path: Path,  # type: ignore[no-untyped-def]
+                                           counter: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The mmap + worker-thread path gives the same lines, numbers and joins as the reference."""
+    monkeypatch.setattr(matcher_mod, "_count_newlines", COUNTERS[counter])
     data = _corpus(seed=window)
     path = tmp_path / "x.log"
     path.write_bytes(data)
