@@ -706,6 +706,31 @@ def _stdin_buffer() -> IO[bytes] | None:
     return cast("IO[bytes] | None", getattr(stdin, "buffer", None)) if stdin is not None else None
 
 
+#: pipe capacity asked for on a piped standard input (Linux's default is 64 KiB, and its
+#: unprivileged ceiling /proc/sys/fs/pipe-max-size is 1 MiB by default)
+PIPE_SIZE = 1 << 20
+
+
+def _widen_pipe(stream: IO[bytes]) -> bool:
+    """Ask for a 1 MiB pipe under a piped stdin: 16x fewer reads and writes on both sides.
+
+    ``cat 1GiB.log | nma scan -`` measured 1.12-1.45 s with the 64 KiB default and
+    0.92-1.20 s with 1 MiB (bench/, this machine kind). Only an optimisation: where the
+    system refuses (not Linux, not a pipe, over a limit) the pipe stays as it is.
+    """
+    import fcntl
+
+    setsz = getattr(fcntl, "F_SETPIPE_SZ", None)
+    try:
+        fd = stream.fileno()
+        if setsz is None or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        fcntl.fcntl(fd, setsz, PIPE_SIZE)
+        return True
+    except (OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
 class StdinSource(LogSource):
     """Standard input (``-``), decompressed when its first bytes say so; never closed here."""
 
@@ -717,6 +742,7 @@ class StdinSource(LogSource):
         stream = self._stream if self._stream is not None else _stdin_buffer()
         if stream is None or stream.closed:
             raise CollectorError(self.info.name, STDIN_CLOSED)
+        _widen_pipe(stream)
         try:
             out = open_decompressed(stream, self.info.name, close_fileobj=False)
         except OSError as e:  # fd 0 closed under a live sys.stdin: EBADF on the first read

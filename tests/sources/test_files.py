@@ -453,6 +453,32 @@ def test_stdin_is_a_source_and_is_decompressed_in_a_real_subprocess(tmp_path: Pa
     assert out.stdout == data
 
 
+def test_piped_stdin_gets_a_wider_pipe_and_other_inputs_are_left_alone(tmp_path: Path) -> None:
+    """A real pipe is widened to 1 MiB (fewer reads and writes on both ends); a regular file,
+    a socket or a closed descriptor is left as it is, without an error."""
+    import fcntl
+
+    r, w = os.pipe()
+    try:
+        with os.fdopen(r, "rb", closefd=False) as f:
+            before = fcntl.fcntl(r, fcntl.F_GETPIPE_SZ)
+            assert files_mod._widen_pipe(f) is True
+            assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == files_mod.PIPE_SIZE > before
+    finally:
+        os.close(r)
+        os.close(w)
+    plain = tmp_path / "x.log"
+    plain.write_bytes(b"x\n")
+    with open(plain, "rb") as f:
+        assert files_mod._widen_pipe(f) is False
+    a, b = socket.socketpair()
+    with a, b, a.makefile("rb") as f:
+        assert files_mod._widen_pipe(f) is False
+    closed = open(plain, "rb")
+    closed.close()
+    assert files_mod._widen_pipe(closed) is False
+
+
 def test_dash_twice_is_a_problem() -> None:
     sources, problems = split(collect(["-", "-"]))
     assert [s.info.name for s in sources] == ["<stdin>"]
