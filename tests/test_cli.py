@@ -238,3 +238,22 @@ def test_tz_parsing_doctests_and_errors() -> None:
     assert doctest.testmod(tzmod).failed == 0
     code, _, err, _ = nma("scan", "--tz", "Mars/Olympus", "/dev/null")
     assert code == 2 and "unknown time zone" in err
+
+
+def test_scan_start_up_imports_only_what_scanning_needs(tmp_path: Path) -> None:
+    """`nma scan` start-up is part of every small run's time (and ~0.1 s of the 1 GiB bench):
+    the report model, correlator, reporters, YAML (catalogue cached), pyparsing and regex
+    (used on demand) must not be imported by a plain scan."""
+    log = tmp_path / "nova-compute.log"
+    log.write_text(NOISE.format(s=1) + "\n" + FAIL + "\n")
+    env = {**os.environ, "NMA_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-X", "importtime", "-m", "analyzer", "scan", "--count", str(log)]
+    subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, check=False)  # fills the cache
+    p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+    assert p.returncode == 1 and p.stdout.strip() == "1", p.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in p.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert {"analyzer.scan", "analyzer.matcher", "hyperscan"} <= imported  # the probe works
+    heavy = {"analyzer.model", "analyzer.correlate", "analyzer.report", "yaml", "pyparsing",
+             "regex", "numpy"}
+    assert not imported & heavy, sorted(imported & heavy)
