@@ -400,9 +400,34 @@ def _cmd_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+_RELATIVE = ("--since", "--until")
+
+
+def _join_relative_times(argv: Sequence[str]) -> list[str]:
+    """``--since -6h`` -> ``--since=-6h``: argparse takes a value that starts with '-' (and is
+    not a plain number) for an option and fails with "expected one argument".
+
+    >>> _join_relative_times(["collect", "--since", "-6h", "--until", "-30m", "-o", "x"])
+    ['collect', '--since=-6h', '--until=-30m', '-o', 'x']
+    >>> _join_relative_times(["scan", "--since", "-o"])  # not a time: left for argparse
+    ['scan', '--since', '-o']
+    """
+    out: list[str] = []
+    it = iter(range(len(argv)))
+    for i in it:
+        a = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if a in _RELATIVE and nxt[:1] == "-" and nxt[-1:] in "smhd" and nxt[1:-1].isdigit():
+            out.append(f"{a}={nxt}")
+            next(it, None)
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = build_parser()
-    args = ap.parse_args(argv)
+    args = ap.parse_args(_join_relative_times(sys.argv[1:] if argv is None else argv))
     if not args.command:
         ap.print_help()
         return 2

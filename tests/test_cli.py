@@ -257,3 +257,48 @@ def test_scan_start_up_imports_only_what_scanning_needs(tmp_path: Path) -> None:
     heavy = {"analyzer.model", "analyzer.correlate", "analyzer.report", "yaml", "pyparsing",
              "regex", "numpy"}
     assert not imported & heavy, sorted(imported & heavy)
+
+
+def test_relative_since_is_taken_as_a_value_and_cli_doctests() -> None:
+    """`--since -6h` (as the README and help show it) used to fail: argparse took -6h for an option."""
+    import doctest
+
+    import analyzer.cli as climod
+
+    assert doctest.testmod(climod).failed == 0
+    for argv in (["scan", "--since", "-6h", "x.log"], ["analyze", "--until", "-30m", "--since", "-1d"],
+                 ["collect", "--since", "-6h", "-o", "x.tar.gz"]):
+        args = build_parser().parse_args(climod._join_relative_times(argv))
+        assert (args.since or args.until).tzinfo is not None
+
+
+def test_collect_command_writes_a_bundle(tmp_path: Path) -> None:
+    out = tmp_path / "compute-01.tar.gz"
+    src = ROOT / "fixtures" / "example-incident" / "compute-01"
+    code, _, err, _ = nma("collect", "-o", str(out), "--since", "-6h", str(src))
+    assert code == 0, err
+    assert "wrote" in err
+    with tarfile.open(out) as tf:
+        names = tf.getnames()
+        manifest = json.load(tf.extractfile("manifest.json"))  # type: ignore[arg-type]
+    logs = [n for n in names if n.endswith(".log")]
+    assert len(logs) == 4 and manifest["files"] == 4, (names, manifest)
+    code, _, err, _ = nma("collect", "-o", str(tmp_path / "none.tar.gz"), "--since", "yesterday")
+    assert code == 2 and "not a time" in err
+
+
+def test_patterns_test_exit_statuses(tmp_path: Path) -> None:
+    """0 when every sample behaves, 1 when one fails, 2 when the catalogue is invalid."""
+    shipped = (ROOT / "patterns" / "events" / "source" / "LM048-fixed-job-type.yaml").read_text()
+    own = shipped.replace("id: LM048", "id: LM948")
+    variants = {"good": own, "bad": own.replace("job_type: '4'}", "job_type: '9'}"),
+                "invalid": own.replace("regex: 'Fixed incorrect job type to be (?P<job_type>[0-9]+)'",
+                                       "regex: '(unclosed'")}
+    assert len(set(variants.values())) == 3
+    codes = {}
+    for name, text in variants.items():
+        d = tmp_path / name
+        d.mkdir()
+        (d / "LM948-x.yaml").write_text(text)
+        codes[name], out, err, _ = nma("patterns", "test", str(d))
+    assert codes == {"good": 0, "bad": 1, "invalid": 2}, (out, err)
