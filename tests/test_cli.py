@@ -302,3 +302,14 @@ def test_patterns_test_exit_statuses(tmp_path: Path) -> None:
         (d / "LM948-x.yaml").write_text(text)
         codes[name], out, err, _ = nma("patterns", "test", str(d))
     assert codes == {"good": 0, "bad": 1, "invalid": 2}, (out, err)
+
+
+def test_readme_example_output_is_what_the_example_prints() -> None:
+    """The README shows the start of `nma analyze fixtures/example-incident`: it must stay true."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("```text\n", readme.index("The bundled example")) + len("```text\n")
+    shown = readme[start:readme.index("```\n", start)].splitlines()
+    assert shown[-1] == "…" and len(shown) > 20
+    code, out, err, _ = nma("analyze", "fixtures/example-incident")
+    assert code == 1, err
+    assert out.splitlines()[:len(shown) - 1] == shown[:-1]
