@@ -7,7 +7,7 @@ are exported for grep (POSIX ERE: named groups and (?:) become (), caseless patt
 expanded into [xX] pairs, \\n dropped from bracket expressions, \\d -> [0-9]) and for ripgrep
 (Rust syntax, (?i) for caseless). Matched-line counts must agree, else the run fails.
 
-Usage: python bench/run.py [--size 1G] [--rounds 3] [--keep]   (writes bench/results/<date>.md)
+Usage: python bench/run.py [--size 1G] [--rounds 7] [--keep]   (writes bench/results/<date>.md)
 """
 
 from __future__ import annotations
@@ -83,13 +83,26 @@ def machine() -> str:
     except OSError:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{os.cpu_count()} vCPU {cpu}, {mem:.0f} GiB RAM, {platform.platform()}, Python {platform.python_version()}"
+    osname = platform.platform()
+    try:
+        rel = dict(line.rstrip().split("=", 1) for line in open("/etc/os-release") if "=" in line)
+        osname = f"{rel.get('PRETTY_NAME', '').strip(chr(34))}, {osname}"
+    except OSError:
+        pass
+    tools = []
+    for tool in ("grep", "rg"):
+        exe = shutil.which(tool)
+        if exe:
+            first = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.splitlines()
+            tools.append(first[0] if first else tool)
+    return (f"{os.cpu_count()} vCPU {cpu}, {mem:.0f} GiB RAM, {osname}, Python {platform.python_version()}; "
+            + "; ".join(tools))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1G")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--data", default=str(HERE / "data"))
     ap.add_argument("--keep", action="store_true", help="keep the generated corpus")
     ap.add_argument("--no-gz", action="store_true")
@@ -154,7 +167,7 @@ def main() -> None:
     for k in methods:
         g = mbs[k] / mbs["grep -E -c -f"]
         r = f"{mbs[k] / mbs['rg -c -f']:.2f}" if rg else "-"
-        if "gz" in k:
+        if "gz" in k or k.startswith("zcat"):  # compressed rows: against the zcat pipelines
             g = mbs[k] / mbs["zcat | grep -E -c -f"]
             r = f"{mbs[k] / mbs['zcat | rg -c -f']:.2f}" if rg else "-"
         spread = f"{min(times[k]):.3f}-{max(times[k]):.3f}"
