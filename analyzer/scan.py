@@ -34,14 +34,10 @@ ScanItem = Finding | Problem | InputSummary
 
 # Errors a stream may raise mid-read: truncated gzip (EOFError), corrupt deflate (zlib.error),
 # corrupt xz (LZMAError), broken tar member (TarError), unreadable file (OSError).
+# (bz2 and isal's gzip errors are OSErrors; the isal inflater's own error type is turned into
+# a StreamReadError by sources.files.)
 _READ_ERRORS: tuple[type[BaseException], ...] = (
     OSError, EOFError, zlib.error, lzma.LZMAError, tarfile.TarError, CollectorError, ValueError)
-try:  # bz2 raises OSError; isal raises its own error type on corrupt input
-    from isal import igzip as _igzip
-
-    _READ_ERRORS += (getattr(_igzip, "BadGzipFile", OSError),)
-except ImportError:  # pragma: no cover - isal is a declared dependency
-    pass
 
 
 @dataclass
