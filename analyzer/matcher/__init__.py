@@ -23,6 +23,11 @@ from pathlib import Path
 import re
 from typing import Any, BinaryIO
 
+from .._cache import default_cache_dir
+from ..catalogue import Catalogue
+from ..catalogue.schema import Pattern
+from .engines import Engine, LineHits, available_engines, make_engine, scan_expression
+
 
 def _count_newlines_py(buf: Any, a: int, b: int) -> int:
     """count of b"\\n" in buf[a:b] with the stdlib (a byte-at-a-time loop: ~0.6 s per GiB)."""
@@ -49,11 +54,6 @@ def _count_newlines_sz(buf: Any, a: int, b: int) -> int:
 #: 16 MiB window), during which the other scan thread stays in Hyperscan, which does not need it.
 _count_newlines: Callable[[Any, int, int], int] = (
     _count_newlines_sz if _sz_count is not None else _count_newlines_py)
-
-from .._cache import default_cache_dir
-from ..catalogue import Catalogue
-from ..catalogue.schema import Pattern
-from .engines import Engine, LineHits, available_engines, make_engine, scan_expression
 
 __all__ = ["Matcher", "RawHit", "available_engines", "scan_expression", "default_cache_dir",
            "CHUNK_SIZE", "MAX_LINE", "MAX_CONTINUATION_LINES"]
