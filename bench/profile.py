@@ -78,6 +78,7 @@ def main() -> None:
     ap.add_argument("--corpus", default=str(HERE / "data" / "corpus-1G.log"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--leave-one-out", action="store_true")
+    ap.add_argument("--out", help="where to write the table (default bench/results/<date>-profile.md)")
     a = ap.parse_args()
     corpus = Path(a.corpus)
     if not corpus.exists():
@@ -216,7 +217,7 @@ def main() -> None:
 
     report = "\n".join(lines) + "\n"
     print(report)
-    out = HERE / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}-profile.md"
+    out = Path(a.out) if a.out else HERE / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}-profile.md"
     out.write_text(report)
 
 

@@ -106,6 +106,7 @@ def main() -> None:
     ap.add_argument("--data", default=str(HERE / "data"))
     ap.add_argument("--keep", action="store_true", help="keep the generated corpus")
     ap.add_argument("--no-gz", action="store_true")
+    ap.add_argument("--out", help="where to write the table (default bench/results/<date>-<size>.md)")
     a = ap.parse_args()
     data = Path(a.data)
     data.mkdir(parents=True, exist_ok=True)
@@ -177,7 +178,7 @@ def main() -> None:
               "(.gz rows: ratios are against `zcat | grep` and `zcat | rg` of the same file.)"]
     report = "\n".join(lines) + "\n"
     print(report)
-    out = HERE / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}-{a.size}.md"
+    out = Path(a.out) if a.out else HERE / "results" / f"{datetime.now(timezone.utc):%Y-%m-%d}-{a.size}.md"
     out.parent.mkdir(exist_ok=True)
     out.write_text(report)
     if not a.keep:
