@@ -133,6 +133,8 @@ def main() -> None:
         "grep -E -c -f": (["grep", "-E", "-c", "-f", str(ere), str(corpus)], False),
         "nma scan --count": ([*nma, "scan", "--count", str(corpus)], False),
         "cat | nma scan --count - (stream path)": (f"cat {corpus} | {' '.join(nma)} scan --count -", True),
+        "nma scan --count --engine re2 (fallback engine)": ([*nma, "scan", "--count", "--engine", "re2",
+                                                             str(corpus)], False),
     }
     if rg:
         methods["rg -c -f"] = ([rg, "-c", "--no-mmap", "-f", str(rgp), str(corpus)], False)
