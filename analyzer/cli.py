@@ -411,11 +411,16 @@ def _join_relative_times(argv: Sequence[str]) -> list[str]:
     ['collect', '--since=-6h', '--until=-30m', '-o', 'x']
     >>> _join_relative_times(["scan", "--since", "-o"])  # not a time: left for argparse
     ['scan', '--since', '-o']
+    >>> _join_relative_times(["scan", "--", "--since", "-6h"])  # after --: inputs
+    ['scan', '--', '--since', '-6h']
     """
     out: list[str] = []
     it = iter(range(len(argv)))
     for i in it:
         a = argv[i]
+        if a == "--":  # what follows is inputs, whatever it looks like
+            out.extend(argv[i:])
+            break
         nxt = argv[i + 1] if i + 1 < len(argv) else ""
         if a in _RELATIVE and nxt[:1] == "-" and nxt[-1:] in "smhd" and nxt[1:-1].isdigit():
             out.append(f"{a}={nxt}")

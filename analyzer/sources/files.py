@@ -714,20 +714,21 @@ PIPE_SIZE = 1 << 20
 def _widen_pipe(stream: IO[bytes]) -> bool:
     """Ask for a 1 MiB pipe under a piped stdin: 16x fewer reads and writes on both sides.
 
-    ``cat 1GiB.log | nma scan -`` measured 1.12-1.45 s with the 64 KiB default and
-    0.92-1.20 s with 1 MiB (bench/, this machine kind). Only an optimisation: where the
-    system refuses (not Linux, not a pipe, over a limit) the pipe stays as it is.
+    ``cat 1GiB.log | nma scan -`` measured 1.28 s with the 64 KiB default and 1.06 s with 1 MiB
+    (medians, A/B interleaved, bench/results/2026-11-28-experiments.md). Only an optimisation:
+    a pipe that is already as large is left alone (never shrunk), and where the system refuses
+    (not Linux, not a pipe, no descriptor, over a limit) nothing changes and nothing is raised.
     """
-    import fcntl
-
-    setsz = getattr(fcntl, "F_SETPIPE_SZ", None)
     try:
+        import fcntl
+
+        getsz, setsz = fcntl.F_GETPIPE_SZ, fcntl.F_SETPIPE_SZ  # Linux only
         fd = stream.fileno()
-        if setsz is None or not stat.S_ISFIFO(os.fstat(fd).st_mode):
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode) or fcntl.fcntl(fd, getsz) >= PIPE_SIZE:
             return False
         fcntl.fcntl(fd, setsz, PIPE_SIZE)
         return True
-    except (OSError, ValueError, io.UnsupportedOperation):
+    except (ImportError, AttributeError, OSError, ValueError, io.UnsupportedOperation):
         return False
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bz2
 import contextlib
 import gzip
+import io
 import json
 import lzma
 import os
@@ -458,12 +459,28 @@ def test_piped_stdin_gets_a_wider_pipe_and_other_inputs_are_left_alone(tmp_path:
     a socket or a closed descriptor is left as it is, without an error."""
     import fcntl
 
+    def allowed(size: int) -> bool:
+        """Whether this system lets us set a pipe to ``size`` (pipe-max-size, user limits)."""
+        r, w = os.pipe()
+        try:
+            fcntl.fcntl(r, fcntl.F_SETPIPE_SZ, size)
+            return True
+        except PermissionError:
+            return False
+        finally:
+            os.close(r)
+            os.close(w)
+
     r, w = os.pipe()
     try:
         with os.fdopen(r, "rb", closefd=False) as f:
             before = fcntl.fcntl(r, fcntl.F_GETPIPE_SZ)
-            assert files_mod._widen_pipe(f) is True
-            assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == files_mod.PIPE_SIZE > before
+            if allowed(files_mod.PIPE_SIZE):
+                assert files_mod._widen_pipe(f) is True
+                assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == files_mod.PIPE_SIZE > before
+            else:  # refused by the system: left as it was, no error
+                assert files_mod._widen_pipe(f) is False
+                assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == before
     finally:
         os.close(r)
         os.close(w)
@@ -477,6 +494,23 @@ def test_piped_stdin_gets_a_wider_pipe_and_other_inputs_are_left_alone(tmp_path:
     closed = open(plain, "rb")
     closed.close()
     assert files_mod._widen_pipe(closed) is False
+    assert files_mod._widen_pipe(io.BytesIO(b"x")) is False  # no descriptor at all
+    assert files_mod._widen_pipe(object()) is False  # type: ignore[arg-type]  # no fileno()
+
+
+def test_a_pipe_already_wider_is_not_shrunk(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fcntl
+
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(r, fcntl.F_SETPIPE_SZ, 256 << 10)
+        monkeypatch.setattr(files_mod, "PIPE_SIZE", 128 << 10)
+        with os.fdopen(r, "rb", closefd=False) as f:
+            assert files_mod._widen_pipe(f) is False
+        assert fcntl.fcntl(r, fcntl.F_GETPIPE_SZ) == 256 << 10
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def test_dash_twice_is_a_problem() -> None:
