@@ -282,8 +282,7 @@ def _where_ok(where: object, rec: Record) -> bool:
     return True
 
 
-_COMPRESSED_MAGIC = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"PK\x03\x04", b"\x28\xb5\x2f\xfd")
-
+_ZIP_MAGIC = b"PK\x03\x04"  # a zip archive is a bundle, never scanned as text
 
 #: a file modified more recently than this is read, not mapped: logrotate's copytruncate (or
 #: any truncation) under a mapping would kill the process with SIGBUS, which Python cannot catch
@@ -305,7 +304,10 @@ def _mappable(path: str) -> bool:
             head = fh.read(65536)
     except OSError:
         return False  # let the normal path open it and report the error
-    return not head.startswith(_COMPRESSED_MAGIC) and parsers.sniff_structured(head) is None
+    from .sources.files import sniff_compression
+
+    return (sniff_compression(head) is None and not head.startswith(_ZIP_MAGIC)
+            and parsers.sniff_structured(head) is None)
 
 
 def _open_stream(src: LogSource, warn: Callable[[str, int | None, int | None], None]) -> tuple[
