@@ -6,7 +6,6 @@ must extract the same fields, on the shipped catalogue's own sample lines and on
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ import regex
 
 from analyzer.catalogue.loader import load_catalogue
 from analyzer.matcher import Matcher
+from tests.matcher.test_matcher import PAT  # the one-pattern YAML template
 
 
 @pytest.fixture(scope="module")
@@ -52,28 +52,6 @@ def test_caseless_and_non_ascii(shipped: Matcher) -> None:
         assert (got and got.groupdict()) == (want and want.groupdict()), p.id
 
 
-PAT = textwrap.dedent("""\
-    id: LM950
-    title: t
-    status: test
-    kind: cause
-    cause: other
-    severity: error
-    confidence: 0.5
-    sources: [nova-compute]
-    match:
-      regex: '{rx}'
-      caseless: false
-    summary: s
-    why: w
-    fix: f
-    references: [here]
-    samples:
-      match: ['{m}']
-      no_match: ['nothing to see here at all']
-    """)
-
-
 def test_regex_only_syntax_falls_back(tmp_path: Path) -> None:
     # \\p{Lu} is `regex` syntax that `re` rejects: the extractor must still work
     rx_text = r"state (?P<word>\p{Lu}[a-z]+) reached"
@@ -84,7 +62,7 @@ def test_regex_only_syntax_falls_back(tmp_path: Path) -> None:
         pass
     d = tmp_path / "pats"
     d.mkdir()
-    (d / "LM950-x.yaml").write_text(PAT.format(rx=rx_text, m="state Ready reached"))
+    (d / "LM950-x.yaml").write_text(PAT.format(id="LM950", rx=rx_text, ci="false", m="state Ready reached"))
     try:
         cat = load_catalogue([d], builtin=False)
     except Exception as e:  # noqa: BLE001 - the loader may reject non-scan syntax

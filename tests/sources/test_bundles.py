@@ -29,18 +29,13 @@ from analyzer.sources.bundles import (
     parse_hostname_file,
     rotation_key,
 )
+from tests.sources._common import split
 
 NOVA = (b"2024-05-01 10:00:00.123 7 INFO nova.compute.manager [req-1 - - - - - -] "
         b"[instance: 6f1c2d3e-0000-4000-8000-000000000001] Migration operation has started\n")
 SOS = "sosreport-cmp1-2024-05-01-abcdefg"
 
 
-def split(items: Iterable[LogSource | Problem]) -> tuple[list[LogSource], list[Problem]]:
-    sources: list[LogSource] = []
-    problems: list[Problem] = []
-    for it in items:
-        (problems if isinstance(it, Problem) else sources).append(it)  # type: ignore[arg-type]
-    return sources, problems
 
 
 def stream_all(items: Iterable[LogSource | Problem]) -> tuple[dict[str, bytes], list[Problem],

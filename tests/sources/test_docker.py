@@ -23,13 +23,14 @@ from typing import Any
 import pytest
 
 from analyzer.errors import CollectorError
-from analyzer.records import LogSource, Problem, SourceKind
+from analyzer.records import Problem, SourceKind
 from analyzer.sources.docker import (
     docker_sources,
     kind_for_container,
     kind_for_log_path,
     service_name,
 )
+from tests.sources._common import read_all, split_by_name
 
 IMAGE = "ci/busybox:latest"
 NAMES = ("nova_compute", "nova_libvirt", "nova_conductor", "neutron_server", "nova_ssh", "nova_api")
@@ -160,21 +161,11 @@ def kolla(docker_client: Any, kolla_names_lock: None) -> Iterator[dict[str, Any]
         _remove(c, NAMES, (VOLUME, EMPTY_VOLUME, OTHER_VOLUME))
 
 
-def _split(items: list[LogSource | Problem]) -> tuple[dict[str, LogSource], list[Problem]]:
-    sources = {s.info.name: s for s in items if isinstance(s, LogSource)}
-    problems = [p for p in items if isinstance(p, Problem)]
-    assert len(sources) + len(problems) == len(items)
-    return sources, problems
-
-
-def _read(src: LogSource) -> bytes:
-    with src.open() as f:
-        return f.read()
 
 
 def test_discovery_names_hosts_kinds(kolla: dict[str, Any], docker_url: str) -> None:
     host = kolla["host"]
-    sources, problems = _split(list(docker_sources(docker_url, since=None, until=None)))
+    sources, problems = split_by_name(list(docker_sources(docker_url, since=None, until=None)))
     pre = f"docker://{host}/"
     mine = {n: s for n, s in sources.items() if n.split("/")[3].split(":")[0] in NAMES}
     stdout = {n[len(pre):]: s.info.kind for n, s in mine.items() if ":" not in n[len(pre):]}
@@ -200,17 +191,17 @@ def test_discovery_names_hosts_kinds(kolla: dict[str, Any], docker_url: str) -> 
 
 def test_log_files_exact_bytes_and_gzip(kolla: dict[str, Any], docker_url: str) -> None:
     pre = f"docker://{kolla['host']}/"
-    sources, problems = _split(list(docker_sources(docker_url, since=None, until=None,
+    sources, problems = split_by_name(list(docker_sources(docker_url, since=None, until=None,
                                                    containers=["nova_compute", "nova_libvirt"])))
     assert problems == []
     for path, (data, _kind) in EXPECTED.items():
         owner = "nova_libvirt" if "/libvirt/" in path else "nova_compute"
-        assert _read(sources[f"{pre}{owner}:{path}"]) == data, path
+        assert read_all(sources[f"{pre}{owner}:{path}"]) == data, path
 
 
 def test_big_file_streams_in_bounded_memory(kolla: dict[str, Any], docker_url: str) -> None:
     pre = f"docker://{kolla['host']}/"
-    sources, _ = _split(list(docker_sources(docker_url, since=None, until=None, containers=["nova_compute"])))
+    sources, _ = split_by_name(list(docker_sources(docker_url, since=None, until=None, containers=["nova_compute"])))
     src = sources[f"{pre}nova_compute:{BIG}"]
     want = hashlib.sha256("".join(f"{i}\n" for i in range(1, BIG_N + 1)).encode()).hexdigest()
     size = len("".join(f"{i}\n" for i in range(1, BIG_N + 1)))
@@ -236,7 +227,7 @@ def test_stdout_exact_lines_and_subsecond_window(kolla: dict[str, Any], docker_u
 
     def stdout(since: float | None, until: float | None) -> list[bytes]:
         items = list(docker_sources(docker_url, since=since, until=until, containers=["nova_compute"]))
-        return _read(_split(items)[0][name]).splitlines()
+        return read_all(split_by_name(items)[0][name]).splitlines()
 
     everything = stdout(None, None)
     assert everything == kolla["stdout"]
@@ -257,21 +248,21 @@ def test_stdout_exact_lines_and_subsecond_window(kolla: dict[str, Any], docker_u
 def test_stopped_container(kolla: dict[str, Any], docker_url: str, docker_client: Any) -> None:
     assert docker_client.containers.get("nova_conductor").status == "exited"
     pre = f"docker://{kolla['host']}/nova_conductor"
-    sources, problems = _split(list(docker_sources(docker_url, since=None, until=None,
+    sources, problems = split_by_name(list(docker_sources(docker_url, since=None, until=None,
                                                    containers=["nova_conductor"])))
     assert problems == []
-    assert [line.split(b" ", 1)[1] for line in _read(sources[pre]).splitlines()] == [b"conductor started"]
+    assert [line.split(b" ", 1)[1] for line in read_all(sources[pre]).splitlines()] == [b"conductor started"]
     assert sources[pre].info.kind is SourceKind.NOVA_CONDUCTOR
     # Listed from the archive (no exec in a stopped container): the same nova/ files.
     files = {n[len(pre) + 1:] for n in sources if n != pre}
     assert files == {p for p in EXPECTED if "/nova/" in p} | {BIG}
     path = "/var/log/kolla/nova/nova-compute.log.2.gz"
-    assert _read(sources[f"{pre}:{path}"]) == NOVA_COMPUTE_LOG_2
+    assert read_all(sources[f"{pre}:{path}"]) == NOVA_COMPUTE_LOG_2
 
 
 def test_missing_container_is_a_problem(kolla: dict[str, Any], docker_url: str) -> None:
     items = list(docker_sources(docker_url, since=None, until=None, containers=["nova_compute", "nova_nope_xyz"]))
-    sources, problems = _split(items)
+    sources, problems = split_by_name(items)
     assert [(p.source, p.severity) for p in problems] == [(f"docker://{kolla['host']}/nova_nope_xyz", "error")]
     assert "nova_nope_xyz" in problems[0].message and docker_url in problems[0].message
     assert f"docker://{kolla['host']}/nova_compute" in sources  # the others are still read
@@ -282,20 +273,20 @@ def test_container_removed_after_discovery(kolla: dict[str, Any], docker_url: st
                                         volumes={OTHER_VOLUME: {"bind": "/var/log/kolla", "mode": "rw"}})
     assert c.put_archive("/var/log/kolla", _tar({"nova/nova-api.log": b"x\n"}))
     items = list(docker_sources(docker_url, since=None, until=None, containers=["nova_api"]))
-    sources, problems = _split(items)
+    sources, problems = split_by_name(items)
     pre = f"docker://{kolla['host']}/nova_api"
     assert problems == [] and set(sources) == {pre, f"{pre}:/var/log/kolla/nova/nova-api.log"}
     assert sources[pre].info.kind is SourceKind.NOVA_API
     c.remove(force=True)
     for name, src in sources.items():
         with pytest.raises(CollectorError) as err:
-            _read(src)
+            read_all(src)
         assert err.value.source == name
 
 
 def test_no_url_uses_docker_host(kolla: dict[str, Any], docker_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCKER_HOST", docker_url)
-    sources, problems = _split(list(docker_sources(None, since=None, until=None, containers=["nova_libvirt"])))
+    sources, problems = split_by_name(list(docker_sources(None, since=None, until=None, containers=["nova_libvirt"])))
     assert problems == []
     assert f"docker://{kolla['host']}/nova_libvirt" in sources
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")

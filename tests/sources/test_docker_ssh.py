@@ -35,34 +35,17 @@ import pytest
 from analyzer.records import LogSource, Problem, SourceKind
 from analyzer.sources.docker import docker_sources
 
+# the same Kolla log lines as the unix-socket tests (rendered from the templates of
+# /work/shared/notes/messages.md §1; the nova-compute log ends in a non-UTF-8 byte)
+from tests.sources.test_docker import IMAGE, LIBVIRTD_LOG, NOVA_COMPUTE_LOG, QEMU_LOG
+
 ROOT = Path(__file__).resolve().parents[2]
-IMAGE = "ci/busybox:latest"
 NAMES = ("nova_compute", "nova_libvirt", "nova_conductor")
 VOLUME = "nma_test_ssh_kolla_logs"
 SSHD = "/usr/sbin/sshd"
 
-# Lines rendered from the templates of /work/shared/notes/messages.md (§1 formats, rows
-# 16, 117, 160 and the libvirt/QEMU log examples).
-NOVA_COMPUTE_LOG = (
-    b"2026-01-02 03:04:05.123 1234 INFO nova.compute.manager [None req-590602d0-1111-4c7e-9a51-2b7f0c4d9e10 "
-    b"- - - - - -] [instance: 7b7edae6-0000-4000-8000-000000000001] Took 2.31 seconds for pre_live_migration "
-    b"on destination host compute-2.\n"
-    b"2026-01-02 03:04:09.946 1234 ERROR nova.virt.libvirt.driver [None req-590602d0-1111-4c7e-9a51-2b7f0c4d9e10 "
-    b"- - - - - -] [instance: 7b7edae6-0000-4000-8000-000000000001] Live Migration failure: operation failed: "
-    b"job 'migration out' failed: Unable to write to socket: Broken pipe: libvirt.libvirtError: operation failed: "
-    b"job 'migration out' failed: Unable to write to socket: Broken pipe\n"
-    b"2026-01-02 03:04:10.001 1234 ERROR nova.virt.libvirt.driver [None req-590602d0-1111-4c7e-9a51-2b7f0c4d9e10 "
-    b"- - - - - -] [instance: 7b7edae6-0000-4000-8000-000000000001] Migration operation has aborted\n"
-)
+
 NOVA_COMPUTE_LOG_1 = b"2026-01-01 12:00:00.000 1234 INFO nova.compute.manager [-] rotated and compressed\n" * 40
-LIBVIRTD_LOG = (
-    b"2026-01-02 03:04:09.900+0000: 1234: error : qemuMigrationJobCheckStatus:1774 : operation failed: job "
-    b"'migration out' failed: Unable to write to socket: Broken pipe\n"
-)
-QEMU_LOG = (
-    b"2026-01-02 03:04:01.000+0000: initiating migration\n"
-    b"2026-01-02T03:04:09.800000Z qemu-system-x86_64: terminating on signal 15 from pid 1234 (/usr/sbin/libvirtd)\n"
-)
 #: path under the kolla_logs volume -> (bytes stored, bytes read back, kind)
 FILES: dict[str, tuple[bytes, bytes, SourceKind]] = {
     "nova/nova-compute.log": (NOVA_COMPUTE_LOG, NOVA_COMPUTE_LOG, SourceKind.NOVA_COMPUTE),

@@ -22,15 +22,15 @@ import tempfile
 import threading
 import time
 import zlib
-from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from analyzer.errors import CollectorError
-from analyzer.records import LogSource, Problem, SourceInfo, SourceKind
+from analyzer.records import LogSource, SourceInfo, SourceKind
 from analyzer.sources import Collector, StreamReadError, collect, open_decompressed
 from analyzer.sources import files as files_mod
+from tests.sources._common import split
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,12 +44,6 @@ def text(n: int) -> bytes:
                     % (i % 60, i, i) for i in range(n))
 
 
-def split(items: Iterable[LogSource | Problem]) -> tuple[list[LogSource], list[Problem]]:
-    sources: list[LogSource] = []
-    problems: list[Problem] = []
-    for it in items:
-        (problems if isinstance(it, Problem) else sources).append(it)  # type: ignore[arg-type]
-    return sources, problems
 
 
 def read_all(src: LogSource) -> bytes:

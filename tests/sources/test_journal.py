@@ -23,6 +23,7 @@ from systemd import journal
 
 from analyzer.records import LogSource, Problem, SourceKind
 from analyzer.sources.journal import journal_sources
+from tests.sources._common import read_all, split_by_name
 
 UTC = timezone.utc
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -110,16 +111,7 @@ def journals(tmp_path_factory: pytest.TempPathFactory,
 
 
 def _run(paths: Sequence[str] | None, **kw: Any) -> tuple[dict[str, LogSource], list[Problem]]:
-    items = list(journal_sources(paths, since=kw.get("since"), until=kw.get("until")))
-    sources = {s.info.name: s for s in items if isinstance(s, LogSource)}
-    problems = [p for p in items if isinstance(p, Problem)]
-    assert len(sources) + len(problems) == len(items)
-    return sources, problems
-
-
-def _read(src: LogSource) -> bytes:
-    with src.open() as f:
-        return f.read()
+    return split_by_name(list(journal_sources(paths, since=kw.get("since"), until=kw.get("until"))))
 
 
 def test_one_source_per_host_and_unit_group(journals: dict[str, Path]) -> None:
@@ -141,18 +133,18 @@ def test_canonical_lines_exact(journals: dict[str, Path]) -> None:
     sos, c2 = str(journals["sos"]), str(journals["c2"])
     sources, _ = _run([sos, c2])
     # Two files of one directory merge in time order; the multi-line MESSAGE continues bare.
-    nova = _read(sources[f"journal:{sos}#compute-1/nova-compute"])
+    nova = read_all(sources[f"journal:{sos}#compute-1/nova-compute"])
     assert nova == canonical([C1_SYSTEM[0], C1_SYSTEM[3], C1_USER[0]])
     assert b"+00:00 compute-1 nova-compute[1234]: 2026-01-02 03:04:05.123 1234 ERROR nova.virt.libvirt.driver" in nova
     assert b"\n\n0\n\nRefer to http://libvirt.org/html/" in nova
     assert b" compute-1 nova_compute: 2026-01-02" in nova  # no _PID: no brackets
-    assert _read(sources[f"journal:{sos}#compute-1/libvirtd"]) == canonical([C1_SYSTEM[1], C1_USER[2]])
-    assert _read(sources[f"journal:{sos}#compute-1/nova-conductor"]) == canonical([C1_USER[1]])
-    kernel = _read(sources[f"journal:{c2}#compute-2/kernel"])
+    assert read_all(sources[f"journal:{sos}#compute-1/libvirtd"]) == canonical([C1_SYSTEM[1], C1_USER[2]])
+    assert read_all(sources[f"journal:{sos}#compute-1/nova-conductor"]) == canonical([C1_USER[1]])
+    kernel = read_all(sources[f"journal:{c2}#compute-2/kernel"])
     assert kernel == canonical([C2[1]])
     assert kernel.startswith(b"2026-01-02T03:04:07.623456+00:00 compute-2 kernel: audit: type=1400")
-    assert _read(sources[f"journal:{c2}#compute-2/libvirtd"]) == canonical([C2[0]])
-    assert b"cron" not in b"".join(_read(s) for s in sources.values()).lower()
+    assert read_all(sources[f"journal:{c2}#compute-2/libvirtd"]) == canonical([C2[0]])
+    assert b"cron" not in b"".join(read_all(s) for s in sources.values()).lower()
 
 
 def test_time_window_is_inclusive_to_the_microsecond(journals: dict[str, Path]) -> None:
@@ -161,15 +153,15 @@ def test_time_window_is_inclusive_to_the_microsecond(journals: dict[str, Path]) 
     t3 = BASE + timedelta(seconds=3, microseconds=1)  # C1_SYSTEM[3]
     t4 = BASE + timedelta(seconds=4)                  # C1_USER[0]
     sources, _ = _run([sos], since=t3, until=t4)
-    assert _read(sources[name]) == canonical([C1_SYSTEM[3], C1_USER[0]])
+    assert read_all(sources[name]) == canonical([C1_SYSTEM[3], C1_USER[0]])
     assert set(sources) == {name}  # libvirtd (t+1, t+6) and conductor (t+5) are outside
     sources, _ = _run([sos], since=t3 + timedelta(microseconds=1), until=t4 - timedelta(microseconds=1))
     assert sources == {}
     sources, _ = _run([sos], since=t3 + timedelta(microseconds=1), until=t4)
-    assert _read(sources[name]) == canonical([C1_USER[0]])
+    assert read_all(sources[name]) == canonical([C1_USER[0]])
     # a naive datetime is UTC
     sources, _ = _run([sos], since=t3.replace(tzinfo=None), until=t3.replace(tzinfo=None))
-    assert _read(sources[name]) == canonical([C1_SYSTEM[3]])
+    assert read_all(sources[name]) == canonical([C1_SYSTEM[3]])
     # nothing in the window: said, not silent
     sources, problems = _run([sos], since=BASE + timedelta(hours=1), until=None)
     assert sources == {} and [p.source for p in problems] == [f"journal:{sos}"]
@@ -193,7 +185,7 @@ def test_corrupt_journal_file_is_named_and_the_others_are_read(journals: dict[st
         (f"journal:{garbled}", "error"), (f"journal:{truncated}", "error"), (f"journal:{garbled}", "error")])
     assert all("corrupt" in p.message for p in problems)
     assert set(sources) == {f"journal:{d}#compute-2/{g}" for g in ("nova-compute", "libvirtd", "kernel")}
-    assert _read(sources[f"journal:{d}#compute-2/kernel"]) == canonical([C2[1]])
+    assert read_all(sources[f"journal:{d}#compute-2/kernel"]) == canonical([C2[1]])
 
 
 def test_missing_path_and_directory_without_journals(tmp_path: Path) -> None:
@@ -226,8 +218,8 @@ def test_live_journald_namespace(journal_dir: str, write_live_journal: Callable[
         sources, _ = _run([journal_dir], since=t0, until=t1)
         nova = sources.get(f"journal:{journal_dir}#{host}/nova-compute")
         libvirt = sources.get(f"journal:{journal_dir}#{host}/libvirtd")
-        nova_text = _read(nova) if nova else b""
-        libvirt_text = _read(libvirt) if libvirt else b""
+        nova_text = read_all(nova) if nova else b""
+        libvirt_text = read_all(libvirt) if libvirt else b""
         if (nova_text.count(token.encode()) == 2 and token.encode() in libvirt_text) or time.monotonic() > deadline:
             break
         time.sleep(0.2)
