@@ -175,12 +175,12 @@ class Matcher:
                 if not warned_long:
                     warned_long = True
                     on_warning(f"line longer than {cap / (1 << 20):.0f} MiB: classified in pieces",
-                               base_line + buf.count(b"\n", 0, ctx), base_off + ctx)
+                               base_line + _count_newlines(buf, 0, ctx), base_off + ctx)
             if not warned_nul and buf.find(b"\x00", ctx, cut) >= 0:
                 warned_nul = True
                 pos = buf.find(b"\x00", ctx, cut)
                 on_warning("binary data (NUL bytes) in the stream; scanning it as text",
-                           base_line + buf.count(b"\n", 0, pos), base_off + pos)
+                           base_line + _count_newlines(buf, 0, pos), base_off + pos)
             hits = self.engine.scan(buf, cut, start=ctx)
             records, frontier = self._group(buf, hits, ctx, cut, cut, not eof, is_record_start)
             counted_to, counted_lines = 0, 0
@@ -200,7 +200,7 @@ class Matcher:
                 keep_from = frontier
             if frontier:
                 last_byte = buf[frontier - 1]
-            base_line += done_lines - buf.count(b"\n", keep_from, frontier)
+            base_line += done_lines - _count_newlines(buf, keep_from, frontier)
             base_off += keep_from
             rest = filled - keep_from
             if rest:
@@ -209,13 +209,13 @@ class Matcher:
             ctx = frontier - keep_from
             if stats is not None:
                 stats["bytes"] = base_off + ctx
-                stats["lines"] = base_line - 1 + buf.count(b"\n", 0, ctx)
+                stats["lines"] = base_line - 1 + _count_newlines(buf, 0, ctx)
             if eof and filled <= ctx:
                 break
         if stats is not None:
             stats["bytes"] = base_off + ctx
             # a last line without a final newline is a line too
-            stats["lines"] = base_line - 1 + buf.count(b"\n", 0, ctx) + (
+            stats["lines"] = base_line - 1 + _count_newlines(buf, 0, ctx) + (
                 1 if stats["bytes"] and last_byte != 10 else 0)
         if read_error is not None:
             raise read_error
@@ -258,7 +258,7 @@ class Matcher:
         hit_idx: set[int] = set()
         idx: set[int] = set()
         for he in hit_ends:
-            hit_idx.add(bytes(buf[rstart:he]).count(b"\n") if he > rstart else 0)
+            hit_idx.add(_count_newlines_py(buf, rstart, he))  # buf may be an mmap: no SIMD count
             idx |= hits.ids[he] if he in hits.ids else (extra_ids or {}).get(he, set())
         return RawHit(line_no, tuple(lines), tuple(sorted(hit_idx)), frozenset(idx), base_off + rstart)
 
@@ -381,8 +381,7 @@ class Matcher:
                     first = hits.starts[hit_ends[0]]  # start of the first matched line
                     # a record may begin before its first matched line (walked back), even in
                     # the previous window: subtract the newlines in between
-                    line_no = base_line + before[first] - (
-                        mm[rstart:first].count(b"\n") if rstart < first else 0)
+                    line_no = base_line + before[first] - count(rstart, first)
                     if rend > end:  # its continuation lines reach into the next window
                         pending = [rstart, rend, list(hit_ends),
                                    {he: hits.ids[he] for he in hit_ends}, line_no]
