@@ -12,9 +12,9 @@ from datetime import datetime, timezone, tzinfo
 from typing import Any
 
 from .catalogue import load_catalogue
-from .model import Report
+from .model import MissingEvidence, Report
 from .records import LogSource, Problem, SourceInfo
-from .scan import ScanResult
+from .scan import ScanResult, scan
 
 __all__ = ["scan_inputs", "analyze", "render"]
 
@@ -24,7 +24,6 @@ def scan_inputs(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzin
                 engine: str | None = None,
                 sources: Iterable[LogSource | Problem] | None = None) -> ScanResult:
     """Collect ``inputs`` (or the given ``sources``) and classify them: a ScanResult."""
-    from .scan import scan
     from .sources import collect
 
     cat = load_catalogue(patterns)
@@ -45,7 +44,6 @@ def analyze(inputs: Sequence[str], *, patterns: Sequence[str] = (), tz: tzinfo =
     import itertools
 
     from .correlate import correlate
-    from .scan import scan
     from .sources import Collector
 
     cat = load_catalogue(patterns)
@@ -69,7 +67,6 @@ def _with_bundle_gaps(report: Report, bundles: Sequence[Any]) -> Report:
     """
     from .correlate.items import canon_host
     from .correlate.missing import bundle_gap_how
-    from .model import MissingEvidence
 
     # keyed by the correlator's spelling of the host (lower case, short name), which is what
     # Migration.source_host/dest_host hold: `COMPUTE-01=` or `compute-01.example.org=` is
