@@ -202,21 +202,8 @@ def _strip_names(rx: str) -> str:
     return re.sub(r"\(\?P<[A-Za-z_][A-Za-z0-9_]*>", "(?:", rx)
 
 
-def available_engines() -> list[str]:
-    out = []
-    try:
-        import hyperscan  # noqa: F401
-
-        out.append("hyperscan")
-    except ImportError:
-        pass
-    try:
-        import re2  # noqa: F401
-
-        out.append("re2")
-    except ImportError:
-        pass
-    return out
+#: the scan engines, fastest first
+_ENGINES = ("hyperscan", "re2")
 
 
 def _importable(module: str) -> bool:
@@ -225,6 +212,10 @@ def _importable(module: str) -> bool:
         return True
     except ImportError:
         return False
+
+
+def available_engines() -> list[str]:
+    return [n for n in _ENGINES if _importable(n)]
 
 
 def make_engine(name: str | None, regexes: Sequence[str], caseless: Sequence[bool],
@@ -236,12 +227,12 @@ def make_engine(name: str | None, regexes: Sequence[str], caseless: Sequence[boo
     from ..errors import UsageError
 
     if name in (None, "auto"):
-        name = next((n for n in ("hyperscan", "re2") if _importable(n)), None)
+        name = next((n for n in _ENGINES if _importable(n)), None)
         if name is None:
             raise UsageError("no scan engine: pip install hyperscan (or google-re2)")
-    if name == "hyperscan" and _importable("hyperscan"):
+    elif name not in _ENGINES or not _importable(name):
+        avail = available_engines()
+        raise UsageError(f"unknown or unavailable engine {name!r}; available: {', '.join(avail) or 'none'}")
+    if name == "hyperscan":
         return HyperscanEngine(regexes, caseless, cache_dir, digest)
-    if name == "re2" and _importable("re2"):
-        return Re2Engine(regexes, caseless)
-    avail = available_engines()
-    raise UsageError(f"unknown or unavailable engine {name!r}; available: {', '.join(avail) or 'none'}")
+    return Re2Engine(regexes, caseless)
