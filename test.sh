@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Run the whole test suite on a fresh Debian 12 machine of this kind (root, no systemd PID 1):
-#   1. apt: the browser for the HTML report test, and (via .ci/services-up.sh) docker.io,
+#   1. apt (one run, in .ci/services-up.sh): the browser for the HTML report test, and docker.io,
 #      busybox-static, systemd-journal-remote, libsystemd-dev for the real-service tests;
 #   2. pip: the package and its test extras into .venv (systemd-python builds against libsystemd);
 #   3. start the REAL services the tests use (dockerd on a private socket, a journald namespace);
@@ -12,19 +12,8 @@ export DEBIAN_FRONTEND=noninteractive
 export CI_RUN=${CI_RUN:-/tmp/ci-run}
 mkdir -p "$CI_RUN"
 
-APT=(chromium fonts-dejavu-core)
-missing=()
-for p in "${APT[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "[test.sh] apt: installing ${missing[*]}"
-    apt-get update -qq -o DPkg::Lock::Timeout=300
-    apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" \
-        >"$CI_RUN/apt-test.log" 2>&1 || { tail -20 "$CI_RUN/apt-test.log"; exit 1; }
-fi
-
-bash .ci/services-up.sh
+# one apt run for everything: the browser for the HTML report test, and the services' packages
+EXTRA_APT="chromium fonts-dejavu-core" bash .ci/services-up.sh
 if [ "${NMA_KEEP_SERVICES:-0}" != 1 ]; then
     trap 'bash .ci/services-down.sh >/dev/null 2>&1 || true' EXIT
 fi

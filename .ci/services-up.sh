@@ -25,7 +25,10 @@ mkdir -p "$CI_RUN"
 t() { echo "[$(date +%T)] $*"; }
 
 # ---------------------------------------------------------------- apt (skipped when present)
-PKGS=(docker.io busybox-static libsystemd-dev pkg-config systemd-journal-remote openssh-server openssh-client)
+# EXTRA_APT: more packages for the caller (test.sh: the browser), installed in the same apt run
+# shellcheck disable=SC2206  # word splitting of EXTRA_APT is intended
+PKGS=(docker.io busybox-static libsystemd-dev pkg-config systemd-journal-remote openssh-server openssh-client
+      ${EXTRA_APT:-})
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
